@@ -1,0 +1,39 @@
+"""The Flask factory: settings, rules, database, blueprints, errors. A table of contents."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from gateway.adapters.keyword_file import load_rules
+from gateway.db import make_engine, session_factory
+from gateway.migrate import require_current
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+from gateway.web import errors, health, twilio_hooks
+from gateway.web.api import consent, inbound, reviews
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    """Build the app. Refuses to start on a bad keywords file or an un-migrated database."""
+    if runtime is None:
+        runtime = build_runtime(settings or Settings.from_env())
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = runtime.settings.secret_key
+    app.extensions["smsgate"] = runtime
+    for blueprint in (health.bp, twilio_hooks.bp, consent.bp, inbound.bp, reviews.bp):
+        app.register_blueprint(blueprint)
+    errors.register(app)
+    if runtime.settings.dry_run:
+        log.warning("DRY-RUN: no Twilio credentials; messages are decided but never sent")
+    return app
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    rules = load_rules(settings.keywords_file)
+    engine = make_engine(settings.database_url)
+    require_current(engine)
+    return Runtime(settings=settings, rules=rules, engine=engine, sessions=session_factory(engine))

@@ -1,0 +1,171 @@
+"""The `smsgate` command (a Flask CLI group): dev, web, db, token, ledger, keywords, inbound."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+import click
+from flask.cli import AppGroup
+
+from gateway import inbound, journal, ledger, services
+from gateway.db import make_engine, transaction
+from gateway.domain.consent import status_of
+from gateway.domain.phone import InvalidPhone, Phone
+from gateway.keywords_cli import keywords_group
+from gateway.migrate import NotMigrated, upgrade
+from gateway.runtime import Runtime
+from gateway.settings import Settings, SettingsError
+
+F = TypeVar("F", bound=Callable[..., Any])
+main = AppGroup("smsgate", help="SMS consent gateway for clinics.")
+main.add_command(keywords_group)
+
+
+def clear_errors(command: F) -> F:
+    """Start-up problems are one clear line and exit code 2, never a traceback."""
+
+    @wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (SettingsError, NotMigrated, services.Problem, InvalidPhone) as exc:
+            raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            if type(exc).__name__ == "KeywordFileError":
+                raise click.ClickException(f"keywords file is invalid:\n{exc}") from None
+            raise
+
+    return cast(F, run)
+
+
+def _runtime() -> Runtime:
+    from gateway.app import build_runtime
+
+    return build_runtime(Settings.from_env())
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@clear_errors
+def db_upgrade() -> None:
+    """Apply every pending migration (Alembic)."""
+    settings = Settings.from_env()
+    upgrade(make_engine(settings.database_url))
+    click.echo("database is at the latest revision")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(services.ROLES))
+@click.option("--name", required=True)
+@clear_errors
+def token_create(role: str, name: str) -> None:
+    """Create a token; it is printed once and stored only as a hash."""
+    rt = _runtime()
+    with transaction(rt.sessions) as session:
+        value = services.create_token(session, name=name, role=role, now=rt.clock())
+    click.echo(value)
+    click.echo(f"(role {role}; shown once — keep it somewhere safe)", err=True)
+
+
+@main.group("ledger")
+def ledger_group() -> None:
+    """The consent ledger."""
+
+
+@ledger_group.command("show")
+@click.argument("number")
+@clear_errors
+def ledger_show(number: str) -> None:
+    """A number's consent per category and every event behind it."""
+    rt = _runtime()
+    e164 = Phone.parse(number, rt.settings.default_region).e164
+    with transaction(rt.sessions) as session:
+        in_force, events = ledger.current(session, e164), ledger.history(session, e164)
+    click.echo(f"{e164}")
+    for name in rt.rules.categories:
+        event = in_force.get(name)
+        why = (
+            f"event {event.id} {event.source} {event.occurred_at:%Y-%m-%d %H:%M}Z" if event else ""
+        )
+        click.echo(f"  {name:<14} {status_of(event).value:<8} {why}")
+    click.echo(f"{len(events)} events:")
+    for e in events:
+        click.echo(
+            f"  #{e.id:<6} {e.occurred_at:%Y-%m-%dT%H:%M:%SZ}  {e.category:<14} {e.action:<6} "
+            f"{e.source:<13} {e.actor}"
+        )
+
+
+@ledger_group.command("verify")
+@clear_errors
+def ledger_verify() -> None:
+    """Walk the hash chain; exit 1 at the first event that does not match."""
+    rt = _runtime()
+    with transaction(rt.sessions) as session:
+        verdict = ledger.verify(session)
+    click.echo(f"events: {verdict.count}\nhead: {verdict.head}")
+    if not verdict.ok:
+        click.echo(f"FIRST BAD EVENT: {verdict.first_bad_id} ({verdict.reason})")
+        sys.exit(1)
+
+
+@main.group("inbound")
+def inbound_group() -> None:
+    """Inbound texts."""
+
+
+@inbound_group.command("replay")
+@clear_errors
+def inbound_replay() -> None:
+    """Replay texts journaled while the database was down (idempotent on MessageSid)."""
+    rt = _runtime()
+
+    def handle(message: inbound.Inbound) -> None:
+        with transaction(rt.sessions) as session:
+            inbound.handle(session, rt.rules, message, rt.clock(), rt.settings.default_region)
+
+    count = journal.replay(rt.settings.journal_dir, handle)
+    click.echo(f"replayed {count} journaled texts")
+
+
+@main.command("web")
+@click.option("--bind", default=lambda: f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+@click.option("--workers", default=2, show_default=True)
+def web(bind: str, workers: int) -> None:
+    """Serve the gateway with gunicorn (production)."""
+    os.execvp(
+        "gunicorn",
+        ["gunicorn", "--bind", bind, "--workers", str(workers), "gateway.app:create_app()"],
+    )
+
+
+@main.command("dev")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
+@clear_errors
+def dev(port: int) -> None:
+    """Run the gateway on the embedded defaults (SQLite under ./var/), migrating first."""
+    from gateway.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings.from_env()
+    upgrade(make_engine(settings.database_url))
+    app = create_app(settings)
+    click.echo(
+        f"smsgate is up: http://127.0.0.1:{port}/healthz  (database {settings.database_url})"
+    )
+    click.echo("get an API token:  .venv/bin/smsgate token create --role admin --name me")
+    app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)

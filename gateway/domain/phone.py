@@ -1,0 +1,55 @@
+"""Phone numbers: parsed with phonenumbers, stored and compared in E.164 only (SPEC §3)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import geocoder, timezone
+
+
+class InvalidPhone(ValueError):
+    """Not a number we can text: unparsable, or not a valid number for its region."""
+
+
+@dataclass(frozen=True, order=True)
+class Phone:
+    e164: str
+
+    @classmethod
+    def parse(cls, text: str, region: str = "US") -> Phone:
+        try:
+            parsed = phonenumbers.parse(text.strip(), region)
+        except (phonenumbers.NumberParseException, AttributeError) as exc:
+            raise InvalidPhone(f"not a phone number: {exc}") from None
+        if not phonenumbers.is_valid_number(parsed):
+            raise InvalidPhone("not a valid phone number")
+        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return cls(e164)
+
+    def __str__(self) -> str:
+        return self.e164
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        """IANA time zones phonenumbers knows for the number (several for some area codes)."""
+        parsed = phonenumbers.parse(self.e164)
+        return tuple(z for z in timezone.time_zones_for_number(parsed) if z != "Etc/Unknown")
+
+    @property
+    def state(self) -> str | None:
+        """The US state (English name) of the number's area code, if phonenumbers knows it."""
+        parsed = phonenumbers.parse(self.e164)
+        if phonenumbers.region_code_for_number(parsed) != "US":
+            return None
+        place = geocoder.description_for_number(parsed, "en")
+        return place.rsplit(", ", 1)[-1] if place else None
+
+
+def mask(number: str | None) -> str:
+    """Logs never carry a full number: keep the last 4 digits (SPEC §8)."""
+    if not number:
+        return "-"
+    digits = re.sub(r"\D", "", number)
+    return "***" + digits[-4:] if len(digits) > 4 else "***"

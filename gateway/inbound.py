@@ -1,0 +1,227 @@
+"""An inbound text, from webhook parameters to ledger events and a reply (SPEC §5).
+
+One pass in the caller's transaction, no queue: the STOP path never touches Redis.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway import ledger
+from gateway.domain.calendar import add_business_days
+from gateway.domain.consent import Action, Event, Source, Status, may_send, restorable
+from gateway.domain.keywords import (
+    Classification,
+    Intent,
+    KeywordRules,
+    classify,
+    compose_reply,
+    scoped_categories,
+)
+from gateway.domain.phone import InvalidPhone, Phone, mask
+from gateway.models import InboundMessage, Review
+
+log = logging.getLogger(__name__)
+
+REVIEW_BUSINESS_DAYS = 10  # FCC 24-24: honour a revocation within 10 business days
+
+
+@dataclass(frozen=True)
+class Inbound:
+    sid: str
+    from_number: str
+    to_number: str
+    body: str
+    opt_out_type: str | None = None
+
+
+def handle(
+    session: Session, rules: KeywordRules, message: Inbound, now: dt.datetime, region: str
+) -> InboundMessage:
+    """Store, classify, apply, decide the reply. A retried MessageSid changes nothing."""
+    seen = session.execute(select(InboundMessage).where(InboundMessage.sid == message.sid))
+    if (row := seen.scalar_one_or_none()) is not None:
+        return row
+    try:
+        sender = Phone.parse(message.from_number, region).e164
+        clinic = Phone.parse(message.to_number, region).e164
+    except InvalidPhone:
+        return _store_unusable(session, message, now)
+    found = classify(message.body, rules, message.opt_out_type)
+    categories = scoped_categories(found, rules, clinic, now.date())
+    row = _store(session, message, sender, clinic, found, categories, now)
+    ledger.lock_number(session, sender, now)
+    changed = _apply(session, rules, row, found, categories, now)
+    row.event_ids = [e.id for e in changed]
+    row.reply = _reply(session, rules, row, found, changed, now)
+    row.replied_at = now if row.reply else None
+    if found.intent is Intent.REVIEW:
+        _open_review(session, row, now)
+    session.flush()
+    log.info(
+        "inbound %s from %s: %s %s events=%s reply=%s",
+        message.sid,
+        mask(sender),
+        found.intent,
+        ",".join(categories) or "-",
+        len(changed),
+        bool(row.reply),
+    )
+    return row
+
+
+def _store(
+    session: Session,
+    message: Inbound,
+    sender: str,
+    clinic: str,
+    found: Classification,
+    categories: tuple[str, ...],
+    now: dt.datetime,
+) -> InboundMessage:
+    row = InboundMessage(
+        sid=message.sid,
+        from_number=sender,
+        to_number=clinic,
+        body=message.body,
+        opt_out_type=message.opt_out_type,
+        received_at=now,
+        intent=found.intent.value,
+        categories=list(categories),
+        language=found.language,
+        rule=found.rule,
+        event_ids=[],
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _store_unusable(session: Session, message: Inbound, now: dt.datetime) -> InboundMessage:
+    """SPEC §3: an unparsable number on a webhook is recorded and ignored, never a 500."""
+    row = InboundMessage(
+        sid=message.sid,
+        from_number=message.from_number[:40],
+        to_number=message.to_number[:40],
+        body=message.body,
+        opt_out_type=message.opt_out_type,
+        received_at=now,
+        intent=Intent.NONE.value,
+        categories=[],
+        language="",
+        rule="invalid_phone",
+        event_ids=[],
+        note="invalid_phone",
+    )
+    session.add(row)
+    session.flush()
+    log.warning("inbound %s from an invalid number %s: ignored", message.sid, mask(row.from_number))
+    return row
+
+
+def _apply(
+    session: Session,
+    rules: KeywordRules,
+    row: InboundMessage,
+    found: Classification,
+    categories: tuple[str, ...],
+    now: dt.datetime,
+) -> list[Event]:
+    if found.intent is Intent.OPT_OUT:
+        todo = [
+            c
+            for c in categories
+            if ledger.current_status(session, row.from_number, c) is not Status.REVOKED
+        ]
+        return [_record(session, row, c, Action.REVOKE, now) for c in todo]
+    if found.intent is Intent.OPT_IN:
+        todo = [
+            c
+            for c in categories
+            if restorable(
+                ledger.history(session, row.from_number, c), rules.categories[c].requires_grant
+            )
+        ]
+        return [_record(session, row, c, Action.GRANT, now) for c in todo]
+    return []
+
+
+def _record(
+    session: Session, row: InboundMessage, category: str, action: Action, now: dt.datetime
+) -> Event:
+    return ledger.append(
+        session,
+        number=row.from_number,
+        category=category,
+        action=action,
+        source=Source.SMS_KEYWORD,
+        actor=row.from_number,
+        evidence={
+            "inbound_sid": row.sid,
+            "text": row.body,
+            "to": row.to_number,
+            "rule": row.rule,
+            "opt_out_type": row.opt_out_type,
+        },
+        now=now,
+    )
+
+
+def _reply(
+    session: Session,
+    rules: KeywordRules,
+    row: InboundMessage,
+    found: Classification,
+    changed: list[Event],
+    now: dt.datetime,
+) -> str | None:
+    if found.intent is Intent.OPT_IN and not changed:
+        return None  # "YES" to a reminder is not an opt-in, and gets no opt-in confirmation
+    continuing = tuple(
+        name
+        for name, rule in rules.categories.items()
+        if may_send(ledger.current_status(session, row.from_number, name), rule.requires_grant)
+    )
+    text = compose_reply(
+        rules, found.language, found.intent, tuple(e.category for e in changed), continuing
+    )
+    if text is None:
+        return None
+    sender = rules.senders.get(row.to_number)
+    if sender is not None and sender.carrier_replies and found.standard:
+        return None  # the carrier (or Advanced Opt-Out) answers the standard keywords itself
+    if _replies_last_hour(session, row.from_number, now) >= rules.reply_cap_per_hour:
+        row.note = "reply_cap"
+        return None  # auto-responder loops: a configured number of replies per hour at most
+    return text
+
+
+def _replies_last_hour(session: Session, number: str, now: dt.datetime) -> int:
+    query = select(func.count(InboundMessage.id)).where(
+        InboundMessage.from_number == number,
+        InboundMessage.replied_at >= now - dt.timedelta(hours=1),
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def review_due(received_at: dt.datetime) -> dt.datetime:
+    due = add_business_days(received_at.date(), REVIEW_BUSINESS_DAYS)
+    return dt.datetime.combine(due, dt.time(23, 59, 59), tzinfo=dt.UTC)
+
+
+def _open_review(session: Session, row: InboundMessage, now: dt.datetime) -> None:
+    session.add(
+        Review(
+            inbound_id=row.id,
+            number=row.from_number,
+            received_at=now,
+            due_at=review_due(now),
+            status="open",
+            event_ids=[],
+        )
+    )

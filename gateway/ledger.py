@@ -1,0 +1,155 @@
+"""The consent ledger: append-only, hash-chained events and the current state (SPEC §4).
+
+Takes the caller's session and never commits. Every change first locks the number's row
+(`SELECT … FOR UPDATE` on PostgreSQL), the same lock the send-time decision takes, then the
+chain's head, in that order everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from gateway.domain import chain
+from gateway.domain.consent import Action, Event, Source, Status, status_of, supersedes
+from gateway.models import ConsentEventRow, ConsentStateRow, LedgerHead, Subject
+
+
+def lock_number(session: Session, number: str, now: dt.datetime) -> None:
+    """Create the number's row if new, then hold its lock until the transaction ends."""
+    dialect = postgresql if session.bind and session.bind.dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(Subject)
+        .values(number=number, created_at=now)
+        .on_conflict_do_nothing(index_elements=["number"])
+    )
+    session.execute(select(Subject.number).where(Subject.number == number).with_for_update())
+
+
+def to_event(row: ConsentEventRow) -> Event:
+    return Event(
+        id=row.id,
+        number=row.number,
+        category=row.category,
+        action=Action(row.action),
+        source=Source(row.source),
+        occurred_at=row.occurred_at,
+        recorded_at=row.recorded_at,
+        actor=row.actor,
+        evidence=row.evidence,
+        hash=row.hash,
+    )
+
+
+def to_link(row: ConsentEventRow) -> chain.Link:
+    return chain.Link(
+        id=row.id,
+        number=row.number,
+        category=row.category,
+        action=row.action,
+        source=row.source,
+        occurred_at=row.occurred_at,
+        recorded_at=row.recorded_at,
+        actor=row.actor,
+        evidence=row.evidence,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def append(
+    session: Session,
+    *,
+    number: str,
+    category: str,
+    action: Action,
+    source: Source,
+    actor: str,
+    evidence: Mapping[str, Any],
+    now: dt.datetime,
+    occurred_at: dt.datetime | None = None,
+) -> Event:
+    """Record one consent change; the state moves only if the event is the newest."""
+    lock_number(session, number, now)
+    head = session.execute(select(LedgerHead).where(LedgerHead.id == 1).with_for_update())
+    head_row = head.scalar_one()
+    link = chain.Link(
+        id=head_row.seq + 1,
+        number=number,
+        category=category,
+        action=action.value,
+        source=source.value,
+        occurred_at=occurred_at or now,
+        recorded_at=now,
+        actor=actor,
+        evidence=dict(evidence),
+        prev_hash=head_row.hash,
+    )
+    row = ConsentEventRow(**{**vars(link), "hash": link.computed_hash()})
+    session.add(row)
+    head_row.seq, head_row.hash = row.id, row.hash
+    session.flush()
+    _move_state(session, to_event(row))
+    return to_event(row)
+
+
+def _move_state(session: Session, event: Event) -> None:
+    state = session.get(ConsentStateRow, (event.number, event.category))
+    if state is None:
+        session.add(
+            ConsentStateRow(
+                number=event.number,
+                category=event.category,
+                status=status_of(event).value,
+                event_id=event.id,
+                occurred_at=event.occurred_at,
+            )
+        )
+    elif supersedes(event, (state.occurred_at, state.event_id)):
+        state.status, state.event_id = status_of(event).value, event.id
+        state.occurred_at = event.occurred_at
+    session.flush()
+
+
+def current(session: Session, number: str) -> dict[str, Event]:
+    """The event in force per category, from the state table."""
+    rows = session.execute(
+        select(ConsentEventRow)
+        .join(ConsentStateRow, ConsentStateRow.event_id == ConsentEventRow.id)
+        .where(ConsentStateRow.number == number)
+    ).scalars()
+    return {row.category: to_event(row) for row in rows}
+
+
+def current_status(session: Session, number: str, category: str) -> Status:
+    state = session.get(ConsentStateRow, (number, category))
+    return Status(state.status) if state else Status.NONE
+
+
+def history(session: Session, number: str, category: str | None = None) -> list[Event]:
+    query = select(ConsentEventRow).where(ConsentEventRow.number == number)
+    if category is not None:
+        query = query.where(ConsentEventRow.category == category)
+    rows = session.execute(query.order_by(ConsentEventRow.id)).scalars()
+    return [to_event(row) for row in rows]
+
+
+def get(session: Session, event_id: int) -> Event | None:
+    row = session.get(ConsentEventRow, event_id)
+    return to_event(row) if row else None
+
+
+def links(session: Session) -> Iterator[chain.Link]:
+    """Every event in chain order, streamed."""
+    query = select(ConsentEventRow).order_by(ConsentEventRow.id).execution_options(yield_per=1000)
+    for row in session.execute(query).scalars():
+        yield to_link(row)
+
+
+def verify(session: Session) -> chain.Verdict:
+    return chain.verify(links(session))

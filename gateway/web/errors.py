@@ -1,0 +1,58 @@
+"""Every API error is `{"error": {"code", "message", "field"?}}` with its status (SPEC §9).
+Domain and service errors become HTTP here, in one place; nothing reaches a bare 500."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from gateway.domain.phone import InvalidPhone
+from gateway.services import Problem
+
+log = logging.getLogger(__name__)
+
+
+def error(status: int, code: str, message: str, field: str | None = None) -> Response:
+    body: dict[str, str] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    response = jsonify({"error": body})
+    response.status_code = status
+    return response
+
+
+class FieldError(Problem):
+    """Bad input in one named field: 422."""
+
+    def __init__(self, code: str, message: str, field: str) -> None:
+        super().__init__(422, code, message, field)
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem) -> Response:
+        return error(exc.status, exc.code, exc.message, exc.field)
+
+    @app.errorhandler(InvalidPhone)
+    def _phone(exc: InvalidPhone) -> Response:
+        return error(422, "invalid_phone", str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        if exc.code == 400:
+            code = "malformed"
+        return error(exc.code or 500, code, exc.description or code)
+
+    @app.errorhandler(OperationalError)
+    def _database_down(exc: OperationalError) -> Response:
+        log.error("database unavailable: %s", type(exc.orig).__name__)
+        return error(503, "unavailable", "the database is unavailable; try again shortly")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error")
+        return error(500, "internal", "an unexpected error occurred; it has been logged")

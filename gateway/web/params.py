@@ -1,0 +1,79 @@
+"""Reading request input strictly: each bad field is a 422 naming it, a bad body a 400."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any
+
+from flask import request
+
+from gateway.domain.phone import InvalidPhone, Phone
+from gateway.services import Problem
+from gateway.web.errors import FieldError
+
+MAX_LIMIT, DEFAULT_LIMIT = 500, 50
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Problem(400, "malformed", "the body must be a JSON object")
+    return body
+
+
+def phone(value: Any, field: str, region: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise FieldError("invalid_phone", "a phone number is required", field)
+    try:
+        return Phone.parse(value, region).e164
+    except InvalidPhone as exc:
+        raise FieldError("invalid_phone", str(exc), field) from None
+
+
+def text(body: dict[str, Any], field: str, *, required: bool = True) -> str | None:
+    value = body.get(field)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise FieldError("invalid", f"{field} must be a non-empty string", field)
+    return value.strip()
+
+
+def timestamp(value: Any, field: str) -> dt.datetime | None:
+    """ISO-8601; a time without an offset is taken as UTC."""
+    if value is None or value == "":
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise FieldError("invalid_time", "use ISO-8601, e.g. 2026-11-24T18:00:00Z", field) from None
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+
+
+def iso(t: dt.datetime | None) -> str | None:
+    return None if t is None else t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def limit() -> int:
+    raw = request.args.get("limit", str(DEFAULT_LIMIT))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise FieldError("invalid", f"limit is 1 to {MAX_LIMIT}", "limit")
+    return int(raw)
+
+
+def cursor() -> int | None:
+    """Cursors are opaque; inside, the last id of the previous page (stable under inserts)."""
+    raw = request.args.get("cursor")
+    if not raw:
+        return None
+    try:
+        return int(base64.urlsafe_b64decode(raw.encode()).decode())
+    except ValueError:
+        raise FieldError("invalid_cursor", "cursor is not one we issued", "cursor") from None
+
+
+def next_cursor(items: list[Any], size: int, last_id: int | None) -> str | None:
+    if len(items) < size or last_id is None:
+        return None
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode()

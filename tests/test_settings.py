@@ -1,0 +1,62 @@
+"""Start-up: settings from the environment, and the refusals that name what is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.app import build_runtime
+from gateway.db import make_engine
+from gateway.migrate import NotMigrated
+from gateway.settings import Settings, SettingsError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_are_the_embedded_ones() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.redis_url is None and settings.dry_run
+    assert settings.default_region == "US" and settings.keywords_file == Path("keywords.yml")
+
+
+def test_every_variable_is_read() -> None:
+    env = {
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+        "REDIS_URL": "redis://127.0.0.1:6379/1",
+        "TWILIO_ACCOUNT_SID": "AC" + "a" * 32,
+        "TWILIO_AUTH_TOKEN": "secret-token",
+        "PUBLIC_BASE_URL": "https://sms.clinic.test/",
+        "KEYWORDS_FILE": "/etc/smsgate/keywords.yml",
+        "DEFAULT_REGION": "ca",
+        "SECRET_KEY": "s3cret",
+    }
+    settings = Settings.from_env(env)
+    assert settings.public_base_url == "https://sms.clinic.test"
+    assert settings.default_region == "CA" and not settings.dry_run
+    assert "secret-token" not in repr(settings) and "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({"PUBLIC_BASE_URL": "sms.clinic.test"}, "PUBLIC_BASE_URL"),
+        ({"TWILIO_ACCOUNT_SID": "12345"}, "TWILIO_ACCOUNT_SID"),
+        ({"TWILIO_ACCOUNT_SID": "AC" + "a" * 32}, "TWILIO_AUTH_TOKEN"),
+        ({"DEFAULT_REGION": "Narnia"}, "DEFAULT_REGION"),
+    ],
+)
+def test_a_malformed_variable_stops_start_up_naming_it(env, named) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+
+
+def test_the_app_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    make_engine(url).dispose()
+    settings = Settings(database_url=url, keywords_file=ROOT / "keywords.yml")
+    with pytest.raises(NotMigrated, match="smsgate db upgrade"):
+        build_runtime(settings)

@@ -1,4 +1,4 @@
-"""The `smsgate` command (a Flask CLI group): dev, web, db, token, ledger, keywords, inbound."""
+"""The `smsgate` command (click, like Flask's own CLI): dev, web, db, token, ledger, keywords."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 import click
-from flask.cli import AppGroup
 
 from gateway import inbound, journal, ledger, services
 from gateway.db import make_engine, transaction
@@ -22,7 +21,7 @@ from gateway.runtime import Runtime
 from gateway.settings import Settings, SettingsError
 
 F = TypeVar("F", bound=Callable[..., Any])
-main = AppGroup("smsgate", help="SMS consent gateway for clinics.")
+main = click.Group("smsgate", help="SMS consent gateway for clinics.")
 main.add_command(keywords_group)
 
 

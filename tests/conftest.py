@@ -88,8 +88,9 @@ def _empty_postgres(engine: Engine) -> None:
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        connection.execute(text("INSERT INTO ledger_head (id, seq, hash) VALUES (1, 0, :h)"),
-                           {"h": "0" * 64})
+        connection.execute(
+            text("INSERT INTO ledger_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64}
+        )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -184,7 +185,12 @@ class Phone:
         self.count = 0
 
     def text(
-        self, body: str, *, frm: str = PATIENT, to: str = CLINIC, sid: str | None = None,
+        self,
+        body: str,
+        *,
+        frm: str = PATIENT,
+        to: str = CLINIC,
+        sid: str | None = None,
         **extra: str,
     ) -> Any:
         self.count += 1

@@ -71,8 +71,13 @@ def test_dev_serves_healthz_on_the_embedded_defaults(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "TWILIO_"))}
     env.update(KEYWORDS_FILE=str(ROOT / "keywords.yml"), PORT=str(port))
     smsgate = Path(sys.executable).parent / "smsgate"
-    process = subprocess.Popen([str(smsgate), "dev"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [str(smsgate), "dev"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         body = b""
         for _ in range(600):

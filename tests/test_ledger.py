@@ -30,9 +30,17 @@ def record(
     occurred_at: dt.datetime | None = None,
 ) -> int:
     with transaction(sessions) as session:
-        event = ledger.append(session, number=number, category=category, action=action,
-                              source=source, actor="test", evidence={"note": "n"}, now=now,
-                              occurred_at=occurred_at)
+        event = ledger.append(
+            session,
+            number=number,
+            category=category,
+            action=action,
+            source=source,
+            actor="test",
+            evidence={"note": "n"},
+            now=now,
+            occurred_at=occurred_at,
+        )
         return event.id
 
 
@@ -55,8 +63,8 @@ def test_an_untouched_chain_verifies(sessions, five) -> None:
 @pytest.mark.parametrize(
     "tamper",
     [
-        "UPDATE consent_events SET action = 'grant' WHERE id = 3",
-        "UPDATE consent_events SET evidence = '{\"note\": \"forged\"}' WHERE id = 3",
+        "UPDATE consent_events SET action = 'revoke' WHERE id = 3",
+        'UPDATE consent_events SET evidence = \'{"note": "forged"}\' WHERE id = 3',
         "UPDATE consent_events SET number = '+12015550199' WHERE id = 3",
     ],
 )
@@ -75,11 +83,15 @@ def test_deleting_an_event_is_detected(engine: Engine, sessions, five) -> None:
 
 def test_inserting_an_event_is_detected(engine: Engine, sessions, five) -> None:
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO consent_events (id, number, category, action, source, occurred_at,"
-            " recorded_at, actor, evidence, prev_hash, hash) SELECT 6, number, category,"
-            " 'revoke', source, occurred_at, recorded_at, actor, evidence, hash, :h"
-            " FROM consent_events WHERE id = 5"), {"h": "f" * 64})
+        connection.execute(
+            text(
+                "INSERT INTO consent_events (id, number, category, action, source, occurred_at,"
+                " recorded_at, actor, evidence, prev_hash, hash) SELECT 6, number, category,"
+                " 'revoke', source, occurred_at, recorded_at, actor, evidence, hash, :h"
+                " FROM consent_events WHERE id = 5"
+            ),
+            {"h": "f" * 64},
+        )
     assert verdict(sessions) == (False, 6)
 
 
@@ -97,8 +109,13 @@ def test_as_of_answers_match_a_replay_of_events(sessions) -> None:
     for i in range(40):
         when = T0 + dt.timedelta(minutes=i)
         back = when - dt.timedelta(minutes=rng.randint(0, 30))  # some arrive back-dated
-        record(sessions, rng.choice(list(Action)), category=rng.choice(["marketing",
-               "transactional"]), now=when, occurred_at=back)
+        record(
+            sessions,
+            rng.choice(list(Action)),
+            category=rng.choice(["marketing", "transactional"]),
+            now=when,
+            occurred_at=back,
+        )
     with transaction(sessions) as session:
         events = ledger.history(session, PATIENT)
         current = ledger.current(session, PATIENT)
@@ -118,8 +135,13 @@ def test_as_of_answers_match_a_replay_of_events(sessions) -> None:
 
 def test_a_back_dated_import_does_not_override_a_newer_stop(sessions) -> None:
     stop = record(sessions, Action.REVOKE, source=Source.SMS_KEYWORD, now=T0)
-    record(sessions, Action.GRANT, source=Source.IMPORT, now=T0 + dt.timedelta(days=1),
-           occurred_at=T0 - dt.timedelta(days=300))
+    record(
+        sessions,
+        Action.GRANT,
+        source=Source.IMPORT,
+        now=T0 + dt.timedelta(days=1),
+        occurred_at=T0 - dt.timedelta(days=300),
+    )
     with transaction(sessions) as session:
         assert ledger.current(session, PATIENT)["marketing"].id == stop
         assert ledger.current_status(session, PATIENT, "marketing").value == "revoked"
@@ -149,6 +171,8 @@ def test_concurrent_opt_outs_and_opt_ins_leave_the_state_of_the_last_event(sessi
         state = session.execute(select(ConsentStateRow)).scalar_one()
     assert len(events) == 2 * rounds
     last = max(events, key=lambda e: e.order)
-    assert (state.event_id, state.status) == (last.id, "granted" if last.action == "grant"
-                                              else "revoked")
+    assert (state.event_id, state.status) == (
+        last.id,
+        "granted" if last.action == "grant" else "revoked",
+    )
     assert verdict(sessions) == (True, None)

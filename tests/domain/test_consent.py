@@ -27,10 +27,24 @@ def ev(i: int, action: str, source: str) -> Event:
         ([ev(1, "revoke", "sms_keyword")], True, False),
         ([ev(1, "grant", "web_form"), ev(2, "revoke", "sms_keyword")], True, True),
         ([ev(1, "grant", "web_form"), ev(2, "revoke", "carrier_block")], True, True),
-        ([ev(1, "grant", "web_form"), ev(2, "revoke", "front_desk"),
-          ev(3, "revoke", "sms_keyword")], True, False),
-        ([ev(1, "grant", "web_form"), ev(2, "revoke", "sms_keyword"),
-          ev(3, "grant", "sms_keyword")], True, False),
+        (
+            [
+                ev(1, "grant", "web_form"),
+                ev(2, "revoke", "front_desk"),
+                ev(3, "revoke", "sms_keyword"),
+            ],
+            True,
+            False,
+        ),
+        (
+            [
+                ev(1, "grant", "web_form"),
+                ev(2, "revoke", "sms_keyword"),
+                ev(3, "grant", "sms_keyword"),
+            ],
+            True,
+            False,
+        ),
         ([ev(1, "revoke", "review")], False, False),
     ],
 )

@@ -12,8 +12,14 @@ PAPER = {"disclosure_version": "mkt-2026-01", "form_id": "PF-7", "staff": "ana"}
 
 
 def grant(category: str = "marketing", **extra: Any) -> dict[str, Any]:
-    return {"number": PATIENT, "category": category, "action": "grant",
-            "source": "paper_form", "evidence": PAPER, **extra}
+    return {
+        "number": PATIENT,
+        "category": category,
+        "action": "grant",
+        "source": "paper_form",
+        "evidence": PAPER,
+        **extra,
+    }
 
 
 def test_consent_shows_each_category_with_the_event_behind_it(client, auth) -> None:
@@ -34,7 +40,7 @@ def test_consent_as_of_an_earlier_instant(client, auth, clock: Clock, phone: Pho
     clock.advance(hours=2)
     phone.text("STOP")
     then = client.get(
-        f"/api/v1/consent/{PATIENT}?at={before_stop.isoformat()}", headers=auth("auditor")
+        f"/api/v1/consent/{PATIENT}?at={before_stop:%Y-%m-%dT%H:%M:%SZ}", headers=auth("auditor")
     ).get_json()
     now = client.get(f"/api/v1/consent/{PATIENT}", headers=auth("auditor")).get_json()
     assert then["categories"]["marketing"]["status"] == "granted"
@@ -52,8 +58,12 @@ def test_marketing_grant_without_disclosure_is_unprovable(client, auth) -> None:
 
 
 def test_web_form_grant_needs_the_forms_own_evidence(client, auth) -> None:
-    evidence = {"disclosure_text": "I agree to receive offers…", "page_url": "https://c.test/f",
-                "ip": "192.0.2.7", "user_agent": "Mozilla/5.0"}
+    evidence = {
+        "disclosure_text": "I agree to receive offers…",
+        "page_url": "https://c.test/f",
+        "ip": "192.0.2.7",
+        "user_agent": "Mozilla/5.0",
+    }
     body = grant(source="web_form", evidence=evidence)
     refused = client.post("/api/v1/consent", headers=auth("admin"), json=body)
     assert refused.status_code == 422
@@ -106,8 +116,11 @@ def test_unknown_number_format_is_422(client, auth, number) -> None:
 )
 def test_bad_input_gets_a_json_error_never_a_500(client, auth, body, status, field) -> None:
     if isinstance(body, str):
-        response = client.post("/api/v1/consent", headers={**auth("admin"),
-                               "Content-Type": "application/json"}, data=body)
+        response = client.post(
+            "/api/v1/consent",
+            headers={**auth("admin"), "Content-Type": "application/json"},
+            data=body,
+        )
     else:
         response = client.post("/api/v1/consent", headers=auth("admin"), json=body)
     assert response.status_code == status
@@ -150,29 +163,41 @@ def test_inbound_list_filters_and_pages(client, auth, phone: Phone, clock: Clock
 def test_staff_resolve_a_review_as_an_opt_out(client, auth, phone: Phone) -> None:
     phone.text("Reply STOP to unsubscribe")
     review = client.get("/api/v1/reviews", headers=auth("auditor")).get_json()["items"][0]
-    forbidden = client.post(f"/api/v1/reviews/{review['id']}", headers=auth("auditor"),
-                            json={"resolution": "opt_out"})
+    forbidden = client.post(
+        f"/api/v1/reviews/{review['id']}", headers=auth("auditor"), json={"resolution": "opt_out"}
+    )
     assert forbidden.status_code == 403
-    done = client.post(f"/api/v1/reviews/{review['id']}", headers=auth("front_desk"),
-                       json={"resolution": "opt_out", "note": "patient confirmed by phone"})
+    done = client.post(
+        f"/api/v1/reviews/{review['id']}",
+        headers=auth("front_desk"),
+        json={"resolution": "opt_out", "note": "patient confirmed by phone"},
+    )
     assert done.status_code == 200, done.get_json()
     assert done.get_json()["status"] == "resolved" and done.get_json()["events"]
     state = client.get(f"/api/v1/consent/{PATIENT}", headers=auth("auditor")).get_json()
     event = state["categories"]["transactional"]["event"]
     assert event["source"] == "review" and event["actor"] == "token:front_desk"
-    again = client.post(f"/api/v1/reviews/{review['id']}", headers=auth("admin"),
-                        json={"resolution": "no_action"})
+    again = client.post(
+        f"/api/v1/reviews/{review['id']}", headers=auth("admin"), json={"resolution": "no_action"}
+    )
     assert again.status_code == 409
-    assert client.get("/api/v1/reviews?status=open", headers=auth("admin")).get_json()["items"] == []
+    assert (
+        client.get("/api/v1/reviews?status=open", headers=auth("admin")).get_json()["items"] == []
+    )
 
 
 def test_review_not_found_and_bad_resolution(client, auth, phone: Phone) -> None:
-    assert client.post("/api/v1/reviews/999", headers=auth("admin"),
-                       json={"resolution": "opt_out"}).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/reviews/999", headers=auth("admin"), json={"resolution": "opt_out"}
+        ).status_code
+        == 404
+    )
     phone.text("Reply STOP to unsubscribe")
     review = client.get("/api/v1/reviews", headers=auth("admin")).get_json()["items"][0]
-    bad = client.post(f"/api/v1/reviews/{review['id']}", headers=auth("admin"),
-                      json={"resolution": "maybe"})
+    bad = client.post(
+        f"/api/v1/reviews/{review['id']}", headers=auth("admin"), json={"resolution": "maybe"}
+    )
     assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "resolution"
 
 
@@ -187,5 +212,10 @@ def test_healthz_and_openapi(client) -> None:
     assert client.get("/healthz").get_json()["status"] == "ok"
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
-    assert {"/api/v1/consent", "/api/v1/consent/{number}", "/api/v1/inbound",
-            "/api/v1/reviews", "/api/v1/reviews/{id}"} <= set(spec["paths"])
+    assert {
+        "/api/v1/consent",
+        "/api/v1/consent/{number}",
+        "/api/v1/inbound",
+        "/api/v1/reviews",
+        "/api/v1/reviews/{id}",
+    } <= set(spec["paths"])

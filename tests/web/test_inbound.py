@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from flask.testing import FlaskClient
@@ -22,8 +22,8 @@ SPLIT_SENDERS = {
 
 def reply_of(response: Any) -> str | None:
     assert response.status_code == 200, response.data
-    found = re.search(r"<Message>(.*?)</Message>", response.get_data(as_text=True), re.S)
-    return found.group(1) if found else None
+    message = ElementTree.fromstring(response.get_data()).find("Message")
+    return None if message is None else message.text
 
 
 def consent(client: FlaskClient, admin: dict[str, str], number: str = PATIENT) -> dict[str, str]:
@@ -124,7 +124,12 @@ def test_yes_from_a_number_without_marketing_grant_changes_nothing(
 
 def test_start_does_not_undo_a_front_desk_revoke(phone: Phone, client, admin) -> None:
     grant_marketing(client, admin)
-    revoke = {"number": PATIENT, "category": "marketing", "action": "revoke", "source": "front_desk"}
+    revoke = {
+        "number": PATIENT,
+        "category": "marketing",
+        "action": "revoke",
+        "source": "front_desk",
+    }
     assert client.post("/api/v1/consent", headers=admin, json=revoke).status_code == 201
     reply_of(phone.text("STOP"))
     reply_of(phone.text("START"))

@@ -54,7 +54,7 @@ def index() -> Response:
         query = query.where(Review.id < after)
     size, now = params.limit(), rt.clock()
     with transaction(rt.sessions) as session:
-        rows = list(session.execute(query.limit(size)).tuples())
+        rows = [(r[0], r[1]) for r in session.execute(query.limit(size))]
     items = [review_json(review, inbound, now) for review, inbound in rows]
     last = rows[-1][0].id if rows else None
     return jsonify({"items": items, "next_cursor": params.next_cursor(items, size, last)})

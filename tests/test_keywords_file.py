@@ -1,0 +1,304 @@
+"""keywords.yml: a bad file names every problem with its key and line; the CLI shows it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gateway.adapters.keyword_file import KeywordFileError, check, load_rules
+from gateway.domain.keywords import Intent
+from gateway.keywords_cli import keywords_group, run_check, run_classify
+
+SHIPPED = Path(__file__).resolve().parent.parent / "keywords.yml"
+
+MINIMAL = """\
+program:
+  name: Test Clinic
+  contact: (201) 555-0100
+  frequency: Msg frequency varies
+languages: [en]
+categories:
+  transactional: {requires_grant: false, labels: {en: care messages}}
+  marketing: {requires_grant: true, labels: {en: offers}}
+senders:
+  "+12015550100": {categories: [transactional, marketing]}
+keywords:
+  - {id: stop, intent: opt_out, scope: [sender, marketing], words: {en: [STOP]}}
+  - {id: start, intent: opt_in, scope: [sender], words: {en: [START]}}
+  - {id: help, intent: help, words: {en: [HELP]}}
+replies:
+  en:
+    opt_out: "{program}: stopped."
+    opt_out_partial: "{program}: {Stopped} stopped. {Continuing} continue. Reply STOPALL."
+    opt_in: "{program}: welcome back. {frequency}. Msg & data rates may apply."
+    help: "{program}: call {contact}. Reply STOP to opt out."
+"""
+
+BROKEN = """\
+program:
+  name: Test Clinic
+  contact: (201) 555-0100
+  colour: blue
+languages: [en, es]
+categories:
+  transactional: {requires_grant: false, labels: {en: care messages}}
+  marketing: {requires_grant: maybe, labels: {en: offers, es: ofertas}}
+senders:
+  "+1 201 555 0100": {categories: [transactional]}
+  +12015550101: {categories: [billing]}
+revoke_all_from: next year
+keywords:
+  - {id: stop, intent: opt_out, scope: [sender, promos], words: {en: [STOP], es: [PARAR]}}
+  - {id: start, intent: resubscribe, scope: [sender], words: {en: [START, YES]}}
+  - {id: help, intent: help, words: {en: [HELP]}}
+phrases:
+  - {id: broken, language: en, pattern: 'stop (texting'}
+quiet_hours:
+  marketing: {start: "08:00", end: 21:00}
+replies:
+  en:
+    opt_out: "{program}: stopped."
+    opt_out_partial: "{program}: {stoped} stopped."
+    opt_in: "{program}: welcome back."
+    help: "{program}: call {contact}."
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "keywords.yml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(KeywordFileError) as caught:
+        load_rules(path)
+    return caught.value.lines()
+
+
+def test_the_shipped_file_is_valid_and_fits_one_sms_per_reply() -> None:
+    rules, problems = check(SHIPPED)
+    assert rules is not None
+    assert problems == []
+
+
+def test_the_shipped_file_holds_only_fictional_phone_numbers() -> None:
+    digits = re.findall(r"\+?1?[\s(]*\d{3}[\s)-]*\d{3}[\s-]*\d{4}", SHIPPED.read_text("utf-8"))
+    assert digits
+    for number in digits:
+        assert re.sub(r"\D", "", number)[-7:-2] == "55501", number
+
+
+def test_a_minimal_file_is_valid(tmp_path: Path) -> None:
+    rules = load_rules(write(tmp_path, MINIMAL))
+    assert rules.program_name == "Test Clinic"
+    assert rules.languages == ("en",)
+    assert rules.senders["+12015550100"].categories == ("transactional", "marketing")
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "says"),
+    [
+        (4, "program.colour", "unknown key"),
+        (7, "categories.transactional.labels", "missing language 'es'"),
+        (8, "categories.marketing.requires_grant", "expected true or false"),
+        (10, "senders.+1 201 555 0100", "E.164"),
+        (11, "senders.12015550101", "quotes"),
+        (12, "revoke_all_from", "YYYY-MM-DD"),
+        (14, "keywords.0.scope.1", "unknown category 'promos'"),
+        (15, "keywords.1.intent", "unknown intent"),
+        (15, "keywords.1.words.en.1", "quotes"),
+        (18, "phrases.0.pattern", "not a valid regular expression"),
+        (20, "quiet_hours.marketing.end", "quotes"),
+        (21, "replies", "missing language 'es'"),
+        (24, "replies.en.opt_out_partial", "unknown placeholder stoped"),
+    ],
+)
+def test_a_bad_file_reports_every_problem_with_key_path_and_line(
+    tmp_path: Path, line: int, key: str, says: str
+) -> None:
+    problems = problems_of(write(tmp_path, BROKEN))
+    expected = f"keywords.yml:{line}: {key}: "
+    assert any(expected in p and says in p for p in problems), "\n".join(problems)
+
+
+def test_a_bad_file_reports_all_its_problems_at_once(tmp_path: Path) -> None:
+    assert len(problems_of(write(tmp_path, BROKEN))) >= 13
+
+
+def test_the_error_message_is_one_line_per_problem(tmp_path: Path) -> None:
+    with pytest.raises(KeywordFileError) as caught:
+        load_rules(write(tmp_path, BROKEN))
+    assert str(caught.value).splitlines() == caught.value.lines()
+
+
+def test_an_unknown_top_level_key_is_named(tmp_path: Path) -> None:
+    problems = problems_of(write(tmp_path, MINIMAL + "keywrods: []\n"))
+    assert problems == [
+        f"{tmp_path / 'keywords.yml'}:21: keywrods: unknown key; expected one of "
+        + problems[0].split("expected one of ")[1]
+    ]
+
+
+def test_a_keyword_listed_twice_is_refused(tmp_path: Path) -> None:
+    text = MINIMAL.replace("words: {en: [START]}", "words: {en: [START, stop]}")
+    [problem] = problems_of(write(tmp_path, text))
+    assert (
+        ":13: keywords.1.words.en.1: 'stop' is already a keyword at keywords.0.words.en.0"
+        in problem
+    )
+
+
+def test_a_key_written_twice_is_reported(tmp_path: Path) -> None:
+    text = MINIMAL.replace("languages: [en]\n", "languages: [en]\nlanguages: [en]\n")
+    [problem] = problems_of(write(tmp_path, text))
+    assert ":6: languages: this key appears twice" in problem
+
+
+def test_a_yaml_syntax_error_names_its_line(tmp_path: Path) -> None:
+    [problem] = problems_of(write(tmp_path, MINIMAL.replace("languages: [en]", "languages: [en")))
+    assert re.search(r"keywords\.yml:\d+: \(top\): not valid YAML", problem)
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    [problem] = problems_of(tmp_path / "nope.yml")
+    assert problem.endswith("nope.yml: (top): file not found (set KEYWORDS_FILE or pass a path)")
+
+
+def test_an_empty_file_is_a_clear_error(tmp_path: Path) -> None:
+    [problem] = problems_of(write(tmp_path, "# nothing yet\n"))
+    assert "the file is empty" in problem
+
+
+def test_a_reply_longer_than_one_sms_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    long_help = "{program}: call {contact}. " + "Más información en la clínica. " * 3
+    text = MINIMAL.replace(
+        'help: "{program}: call {contact}. Reply STOP to opt out."', f'help: "{long_help}"'
+    )
+    rules, problems = check(write(tmp_path, text))
+    assert rules is not None
+    [warning] = problems
+    assert ":20: replies.en.help: warning: " in warning
+    assert "70 characters" in warning
+    assert "'á'" in warning
+    assert [w.path for w in rules.warnings] == [("replies", "en", "help")]
+
+
+def test_a_marketing_template_with_health_information_is_refused(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        "phi_fields: [appointment_time, treatment]\n"
+        "templates:\n"
+        "  reminder:\n"
+        "    category: transactional\n"
+        "    text: 'Your visit is at {appointment_time}.'\n"
+        "  offer:\n"
+        "    category: marketing\n"
+        "    text: 'A discount on {treatment} for you, {first_name}!'\n"
+    )
+    [problem] = problems_of(write(tmp_path, text))
+    assert ":28: templates.offer.text: " in problem
+    assert "protected health information: treatment" in problem
+
+
+def test_templates_keep_their_fields_and_health_information(tmp_path: Path) -> None:
+    rules = load_rules(SHIPPED)
+    reminder = rules.templates["appointment_reminder"]
+    assert reminder.category == "transactional"
+    assert set(reminder.phi_fields) == {"provider", "appointment_time"}
+    assert rules.templates["flu_shot_offer"].phi_fields == ()
+
+
+def test_the_shipped_sending_windows_and_caps_are_read() -> None:
+    rules = load_rules(SHIPPED)
+    assert str(rules.quiet_hours["marketing"].start) == "08:00:00"
+    texas = rules.state_windows["Texas"]
+    sunday, monday = texas.on(6), texas.on(0)
+    assert sunday is not None and monday is not None
+    assert (sunday.start.hour, monday.start.hour) == (12, 9)  # Sunday starts at noon
+    assert [(c.count, c.hours) for c in rules.caps_for("marketing")] == [(3, 24)]
+    assert rules.caps_for("transactional") == ()
+    assert len(rules.frequency_caps["transactional"]) == 2
+    assert rules.disclosures["mkt-2026-01"].startswith("By checking this box")
+
+
+# --- the CLI -------------------------------------------------------------------------------
+
+
+def test_check_prints_ok_and_exits_zero() -> None:
+    out = io.StringIO()
+    assert run_check(SHIPPED, out) == 0
+    assert out.getvalue().startswith("OK: ")
+    assert "phrase rules" in out.getvalue()
+
+
+def test_check_prints_every_problem_and_exits_one(tmp_path: Path) -> None:
+    result = CliRunner().invoke(keywords_group, ["check", str(write(tmp_path, BROKEN))])
+    assert result.exit_code == 1
+    assert "keywords.yml:18: phrases.0.pattern: not a valid regular expression" in result.output
+    assert "FAILED: " in result.output
+
+
+def test_check_reads_keywords_file_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL, "clinic.yml")
+    result = CliRunner().invoke(keywords_group, ["check"], env={"KEYWORDS_FILE": str(path)})
+    assert result.exit_code == 0, result.output
+    assert "OK: 3 keywords" in result.output
+
+
+def test_classify_prints_one_json_object_per_text() -> None:
+    result = CliRunner().invoke(
+        keywords_group,
+        ["classify", "--file", str(SHIPPED), "--to", "+12015550100", "STOP PROMOS", "parar"],
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert rows == [
+        {
+            "text": "STOP PROMOS",
+            "intent": "opt_out",
+            "categories": ["marketing"],
+            "language": "en",
+            "rule": "keyword:en:STOP PROMOS",
+        },
+        {
+            "text": "parar",
+            "intent": "opt_out",
+            "categories": ["marketing", "transactional"],
+            "language": "es",
+            "rule": "keyword:es:PARAR",
+        },
+    ]
+
+
+def test_classify_reads_texts_from_stdin() -> None:
+    result = CliRunner().invoke(
+        keywords_group,
+        ["classify", "--file", str(SHIPPED), "--json", "-"],
+        input="I'll stop by at 3\nHELP\n",
+    )
+    assert result.exit_code == 0, result.output
+    intents = [json.loads(line)["intent"] for line in result.output.splitlines()]
+    assert intents == ["none", "help"]
+
+
+def test_classify_refuses_a_bad_clinic_number() -> None:
+    result = CliRunner().invoke(
+        keywords_group, ["classify", "--file", str(SHIPPED), "--to", "not a number", "STOP"]
+    )
+    assert result.exit_code == 2
+    assert "--to" in result.output
+
+
+def test_run_classify_without_a_number_counts_every_category() -> None:
+    out = io.StringIO()
+    rules = load_rules(SHIPPED)
+    assert run_classify(["STOP"], rules, None, dt.date(2026, 1, 1), out) == 0
+    row = json.loads(out.getvalue())
+    assert row["categories"] == ["marketing", "transactional"]
+    assert row["intent"] == Intent.OPT_OUT

@@ -38,12 +38,15 @@ class Inbound:
     to_number: str
     body: str
     opt_out_type: str | None = None
+    received_at: dt.datetime | None = None  # set when replayed from the journal
 
 
 def handle(
     session: Session, rules: KeywordRules, message: Inbound, now: dt.datetime, region: str
 ) -> InboundMessage:
     """Store, classify, apply, decide the reply. A retried MessageSid changes nothing."""
+    if message.received_at is not None:
+        now = message.received_at  # a journaled text counts from when Twilio delivered it
     seen = session.execute(select(InboundMessage).where(InboundMessage.sid == message.sid))
     if (row := seen.scalar_one_or_none()) is not None:
         return row

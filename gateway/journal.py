@@ -9,15 +9,17 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gateway.inbound import Inbound
 
 FILE = "inbound.jsonl"
 
 
-def append(folder: Path, message: Inbound) -> None:
+def append(folder: Path, message: Inbound, received_at: dt.datetime) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(dataclasses.asdict(message)) + "\n"
+    record = {**dataclasses.asdict(message), "received_at": received_at.isoformat()}
+    line = json.dumps(record) + "\n"
     with open(folder / FILE, "a", encoding="utf-8") as journal:
         journal.write(line)
         journal.flush()
@@ -35,7 +37,12 @@ def replay(folder: Path, handle: Callable[[Inbound], None]) -> int:
     for pending in sorted(folder.glob("replaying-*.jsonl")):
         for line in pending.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                handle(Inbound(**json.loads(line)))
+                handle(_message(json.loads(line)))
                 count += 1
         pending.unlink()
     return count
+
+
+def _message(record: dict[str, Any]) -> Inbound:
+    received = record.pop("received_at", None)
+    return Inbound(**record, received_at=dt.datetime.fromisoformat(received) if received else None)

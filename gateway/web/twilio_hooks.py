@@ -46,7 +46,7 @@ def receive() -> Response:
             reply = row.reply
     except OperationalError:
         # SPEC §9: a database outage never loses a STOP — journal it (fsync'd), replay later.
-        journal.append(rt.settings.journal_dir, message)
+        journal.append(rt.settings.journal_dir, message, rt.clock())
         log.error("database unavailable: inbound %s journaled for replay", sid)
         reply = None
     return Response(twiml(reply), mimetype="application/xml")

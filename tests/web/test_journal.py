@@ -1,0 +1,66 @@
+"""SPEC §9: a database outage on the inbound webhook never loses a STOP."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import create_engine
+
+from gateway import inbound, journal, ledger
+from gateway.db import session_factory, transaction
+from gateway.runtime import Runtime
+from tests.conftest import PATIENT, Phone
+
+
+def test_a_stop_during_an_outage_is_journaled_and_replayed(
+    phone: Phone, runtime: Runtime, client, auth, clock
+) -> None:
+    healthy = runtime.sessions
+    down = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")  # nothing listens
+    runtime.sessions = session_factory(down)
+    response = phone.text("STOP", sid="SM" + "c" * 32)
+    assert response.status_code == 200  # Twilio is answered; no retry storm
+    assert (runtime.settings.journal_dir / journal.FILE).exists()
+
+    runtime.sessions = healthy
+    clock.advance(minutes=20)  # the database comes back later
+    assert client.get("/api/v1/inbound", headers=auth("admin")).get_json()["items"] == []
+
+    def handle(message: inbound.Inbound) -> None:
+        with transaction(healthy) as session:
+            inbound.handle(session, runtime.rules, message, runtime.clock(), "US")
+
+    assert journal.replay(runtime.settings.journal_dir, handle) == 1
+    assert journal.replay(runtime.settings.journal_dir, handle) == 0
+    state = client.get(f"/api/v1/consent/{PATIENT}", headers=auth("admin")).get_json()
+    assert state["categories"]["transactional"]["status"] == "revoked"
+    assert (
+        state["categories"]["transactional"]["event"]["evidence"]["inbound_sid"] == "SM" + "c" * 32
+    )
+
+
+def test_replay_is_idempotent_after_a_crash_midway(runtime: Runtime, phone: Phone) -> None:
+    folder = runtime.settings.journal_dir
+    message = inbound.Inbound("SM" + "d" * 32, PATIENT, "+12015550100", "STOP")
+    journal.append(folder, message, runtime.clock())
+    journal.append(folder, replace(message, sid="SM" + "e" * 32, body="HELP"), runtime.clock())
+    seen: list[str] = []
+
+    def crash_after_first(m: inbound.Inbound) -> None:
+        seen.append(m.sid)
+        if len(seen) == 1:
+            with transaction(runtime.sessions) as session:
+                inbound.handle(session, runtime.rules, m, runtime.clock(), "US")
+            raise RuntimeError("worker died")
+
+    with pytest.raises(RuntimeError):
+        journal.replay(folder, crash_after_first)
+
+    def handle(m: inbound.Inbound) -> None:
+        with transaction(runtime.sessions) as session:
+            inbound.handle(session, runtime.rules, m, runtime.clock(), "US")
+
+    assert journal.replay(folder, handle) == 2  # both again; the first changes nothing
+    with transaction(runtime.sessions) as session:
+        assert len(ledger.history(session, PATIENT)) == 2

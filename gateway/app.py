@@ -7,12 +7,13 @@ import logging
 from flask import Flask
 
 from gateway.adapters.keyword_file import load_rules
+from gateway.adapters.rq_queue import Outbox, connect
 from gateway.db import make_engine, session_factory
 from gateway.migrate import require_current
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.web import errors, health, twilio_hooks
-from gateway.web.api import consent, inbound, reviews
+from gateway.web.api import consent, inbound, messages, reviews
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = Flask(__name__)
     app.config["SECRET_KEY"] = runtime.settings.secret_key
     app.extensions["smsgate"] = runtime
-    for blueprint in (health.bp, twilio_hooks.bp, consent.bp, inbound.bp, reviews.bp):
+    blueprints = (health.bp, twilio_hooks.bp, consent.bp, inbound.bp, messages.bp, reviews.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     errors.register(app)
     if runtime.settings.dry_run:
@@ -36,4 +38,10 @@ def build_runtime(settings: Settings) -> Runtime:
     rules = load_rules(settings.keywords_file)
     engine = make_engine(settings.database_url)
     require_current(engine)
-    return Runtime(settings=settings, rules=rules, engine=engine, sessions=session_factory(engine))
+    return Runtime(
+        settings=settings,
+        rules=rules,
+        engine=engine,
+        sessions=session_factory(engine),
+        queue=Outbox(connect(settings.redis_url)),
+    )

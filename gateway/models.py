@@ -105,3 +105,48 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("name", name="uq_api_tokens_name"),)
+
+
+class OutboundMessage(Base):
+    """A message the clinic asked to send, with the decision made at send time (SPEC §6)."""
+
+    __tablename__ = "outbound_messages"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # msg_ + ULID: sorts by time
+    to_number: Mapped[str] = mapped_column(String(20), index=True)
+    sender: Mapped[str | None] = mapped_column(String(20))
+    requested_sender: Mapped[str | None] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    body: Mapped[str | None] = mapped_column(Text)
+    template: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    send_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_digest: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(String(20))
+    consent_event_id: Mapped[int | None] = mapped_column(ForeignKey("consent_events.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    job_id: Mapped[str | None] = mapped_column(String(80))
+    enqueued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_outbound_messages_to_category_sent", "to_number", "category", "sent_at"),
+    )
+
+
+class SendAttempt(Base):
+    """Each time a worker took the message: the decision or Twilio's answer."""
+
+    __tablename__ = "send_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("outbound_messages.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    result: Mapped[str] = mapped_column(String(40))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(300))

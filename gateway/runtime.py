@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.domain.keywords import KeywordRules
+from gateway.ports import Queue
 from gateway.settings import Settings
 
 
@@ -24,3 +25,4 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Callable[[], dt.datetime] = field(default=utcnow)
+    queue: Queue | None = None  # set when the app enqueues deliveries

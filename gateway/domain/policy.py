@@ -15,6 +15,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from gateway.domain.consent import Status, may_send
+from gateway.domain.keywords import TimeWindow
 
 OPT_OUT_WORDING = re.compile(r"\b(reply|text|send)\s+[\"'“]?stop\b", re.IGNORECASE)
 
@@ -37,24 +38,15 @@ class Reason(StrEnum):
     PROVIDER_ERROR = "provider_error"
 
 
-@dataclass(frozen=True)
-class Window:
-    """Sending allowed from `start` (inclusive) to `end` (exclusive), local time."""
-
-    start: dt.time
-    end: dt.time
-
-    def narrowed(self, other: Window | None) -> Window:
-        if other is None:
-            return self
-        return Window(max(self.start, other.start), min(self.end, other.end))
-
-    def holds(self, t: dt.time) -> bool:
-        return self.start <= t < self.end
+def narrow(window: TimeWindow, other: TimeWindow | None) -> TimeWindow:
+    """Both rules at once; `other` None means no sending that day (an empty window)."""
+    if other is None:
+        return TimeWindow(window.start, window.start)
+    return TimeWindow(max(window.start, other.start), min(window.end, other.end))
 
 
 # Per weekday (Monday = 0) the window, or None for no restriction that day.
-Week = Mapping[int, Window | None]
+Week = Mapping[int, TimeWindow | None]
 
 
 @dataclass(frozen=True)
@@ -108,7 +100,7 @@ def allowed_at(t: dt.datetime, zones: Sequence[str], week: Week) -> bool:
     for zone in zones:
         local = t.astimezone(ZoneInfo(zone))
         window = week.get(local.weekday())
-        if window is not None and not window.holds(local.time()):
+        if window is not None and not window.allows(local.time()):
             return False
     return True
 

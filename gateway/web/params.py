@@ -77,3 +77,14 @@ def next_cursor(items: list[Any], size: int, last_id: int | None) -> str | None:
     if len(items) < size or last_id is None:
         return None
     return base64.urlsafe_b64encode(str(last_id).encode()).decode()
+
+
+def encode_cursor(last: str) -> str:
+    return base64.urlsafe_b64encode(last.encode()).decode()
+
+
+def text_cursor(raw: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(raw.encode()).decode()
+    except ValueError:
+        raise FieldError("invalid_cursor", "cursor is not one we issued", "cursor") from None

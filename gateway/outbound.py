@@ -1,0 +1,427 @@
+"""Outbound messages: the outbox, the send-time decision, Twilio's answers (SPEC §6).
+
+Takes the caller's session and never commits. The decision locks the number's row — the
+same lock an inbound STOP takes — and keeps it while the message is handed to Twilio, so a
+STOP committed before the decision always blocks it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gateway import ledger
+from gateway.domain import policy
+from gateway.domain.consent import Action, Source, Status
+from gateway.domain.keywords import KeywordRules
+from gateway.domain.phone import Phone, mask
+from gateway.models import OutboundMessage, SendAttempt
+from gateway.ports import CARRIER_BLOCK, INVALID_NUMBER, SendError, SmsSender
+from gateway.services import Problem
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1600  # Twilio's limit for one message, in characters
+# Delivery states only move forward: a late "sent" never undoes "delivered".
+RANK = {
+    "queued": 0,
+    "deferred": 0,
+    "sending": 1,
+    "unknown": 1,
+    "dry_run": 2,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "blocked": 3,
+}
+TWILIO_STATES = {
+    "queued": "sent",
+    "accepted": "sent",
+    "sending": "sent",
+    "sent": "sent",
+    "delivered": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "read": "delivered",
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    to: str
+    category: str
+    body: str
+    actor: str
+    send_at: dt.datetime | None = None
+    sender: str | None = None
+    template: str | None = None
+    idempotency_key: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        canonical = [
+            self.to,
+            self.category,
+            self.body,
+            self.send_at and self.send_at.isoformat(),
+            self.sender,
+            self.template,
+        ]
+        return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
+
+
+def new_id(now: dt.datetime) -> str:
+    """msg_ + a ULID: 48 bits of milliseconds, 80 random bits, Crockford base32; sorts by time."""
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    value = (int(now.timestamp() * 1000) << 80) | secrets.randbits(80)
+    return "msg_" + "".join(alphabet[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def render(rules: KeywordRules, template: str, fields: dict[str, Any]) -> tuple[str, str]:
+    """A template's text with its fields filled in, and its category."""
+    found = rules.templates.get(template)
+    if found is None:
+        raise Problem(422, "unknown_template", f"no template named {template!r}", "template")
+    missing = [name for name in found.fields if name not in fields]
+    if missing:
+        raise Problem(422, "missing_fields", f"fields missing: {', '.join(missing)}", "fields")
+    return found.text.format(**{k: str(v) for k, v in fields.items()}), found.category
+
+
+def submit(
+    session: Session, rules: KeywordRules, request: Request, now: dt.datetime
+) -> tuple[OutboundMessage, bool]:
+    """Store the message as `queued`; the same Idempotency-Key returns the original."""
+    _validate(rules, request)
+    digest = request.digest()
+    if request.idempotency_key:
+        existing = session.execute(
+            select(OutboundMessage).where(
+                OutboundMessage.idempotency_key == request.idempotency_key
+            )
+        ).scalar_one_or_none()
+        if existing is not None:
+            if existing.request_digest != digest:
+                raise Problem(
+                    409,
+                    "idempotency_conflict",
+                    "this Idempotency-Key was used for a different message",
+                )
+            return existing, False
+    row = OutboundMessage(
+        id=new_id(now),
+        to_number=request.to,
+        requested_sender=request.sender,
+        category=request.category,
+        body=request.body,
+        template=request.template,
+        status="queued",
+        send_at=request.send_at,
+        created_at=now,
+        updated_at=now,
+        enqueued_at=now,
+        created_by=request.actor,
+        idempotency_key=request.idempotency_key,
+        request_digest=digest,
+    )
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def _validate(rules: KeywordRules, request: Request) -> None:
+    if request.category not in rules.categories:
+        known = ", ".join(rules.categories)
+        raise Problem(422, "invalid_category", f"category must be one of: {known}", "category")
+    if not request.body.strip():
+        raise Problem(422, "invalid", "body must not be empty", "body")
+    if len(request.body) > MAX_BODY:
+        raise Problem(422, "body_too_long", f"body is over {MAX_BODY} characters", "body")
+    if request.sender is not None:
+        sender = rules.senders.get(request.sender)
+        if sender is None or request.category not in sender.categories:
+            raise Problem(
+                422, "invalid_sender", f"sender is not configured for {request.category}", "sender"
+            )
+
+
+def claim(session: Session, message_id: str, now: dt.datetime) -> bool:
+    """Take the message for one decision; a second worker (or a duplicate job) gets False."""
+    result = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == message_id)
+        .where(
+            (OutboundMessage.status == "queued")
+            | ((OutboundMessage.status == "deferred") & (OutboundMessage.until <= now))
+        )
+        .values(status="sending", updated_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    reason: str
+    until: dt.datetime | None = None
+    retry: bool = False
+
+
+def deliver(
+    session: Session,
+    rules: KeywordRules,
+    sender: SmsSender,
+    message_id: str,
+    now: dt.datetime,
+    *,
+    final_try: bool = True,
+) -> Outcome:
+    """Decide now, under the number's lock, and send if allowed. The message was claimed."""
+    msg = session.get(OutboundMessage, message_id)
+    assert msg is not None and msg.status == "sending"
+    ledger.lock_number(session, msg.to_number, now)
+    if msg.send_at is not None and msg.send_at > now:
+        return _defer(
+            session, msg, policy.Decision(policy.Outcome.DEFER, policy.Reason.OK, msg.send_at), now
+        )
+    decision = decide(session, rules, msg, now)
+    if decision.outcome is policy.Outcome.BLOCK:
+        return _block(session, msg, decision, now)
+    if decision.outcome is policy.Outcome.DEFER:
+        return _defer(session, msg, decision, now)
+    return _send(session, rules, sender, msg, decision, now, final_try)
+
+
+def choose_sender(rules: KeywordRules, msg: OutboundMessage) -> str | None:
+    if msg.requested_sender:
+        return msg.requested_sender
+    return next((n for n, s in rules.senders.items() if msg.category in s.categories), None)
+
+
+def decide(
+    session: Session, rules: KeywordRules, msg: OutboundMessage, now: dt.datetime
+) -> policy.Decision:
+    category = rules.categories[msg.category]
+    in_force = ledger.current(session, msg.to_number).get(msg.category)
+    phone = Phone(msg.to_number)
+    caps = [policy.Cap(c.count, dt.timedelta(hours=c.hours)) for c in rules.caps_for(msg.category)]
+    longest = max((c.period for c in caps), default=dt.timedelta(0))
+    recipient = policy.Recipient(
+        status=ledger.current_status(session, msg.to_number, msg.category),
+        event_id=in_force.id if in_force else None,
+        zones=phone.zones or ("America/New_York",),
+        week=week(rules, msg.category, phone.state),
+    )
+    return policy.decide(
+        recipient=recipient,
+        requires_grant=category.requires_grant,
+        sender=choose_sender(rules, msg),
+        caps=caps,
+        sent_at=_recent_sends(session, msg, now - longest) if caps else (),
+        now=now,
+    )
+
+
+def week(rules: KeywordRules, category: str, state: str | None) -> policy.Week:
+    """The category's quiet-hours window, narrowed by the recipient's state's own rules."""
+    quiet = rules.quiet_hours.get(category)
+    if quiet is None:
+        return {}
+    state_rule = rules.state_windows.get(state) if state else None
+    return {
+        day: policy.narrow(quiet, state_rule.on(day)) if state_rule else quiet for day in range(7)
+    }
+
+
+def _recent_sends(session: Session, msg: OutboundMessage, since: dt.datetime) -> list[dt.datetime]:
+    rows = session.execute(
+        select(OutboundMessage.sent_at).where(
+            OutboundMessage.to_number == msg.to_number,
+            OutboundMessage.category == msg.category,
+            OutboundMessage.sent_at > since,
+        )
+    ).scalars()
+    return [t for t in rows if t is not None]
+
+
+def _record(
+    session: Session,
+    msg: OutboundMessage,
+    now: dt.datetime,
+    result: str,
+    code: int | None = None,
+    detail: str | None = None,
+) -> None:
+    session.add(
+        SendAttempt(
+            message_id=msg.id,
+            at=now,
+            result=result,
+            error_code=code,
+            detail=detail and detail[:300],
+        )
+    )
+
+
+def _decided(msg: OutboundMessage, decision: policy.Decision, now: dt.datetime) -> None:
+    msg.outcome, msg.reason = decision.outcome.value, decision.reason.value
+    msg.consent_event_id, msg.decided_at, msg.until = decision.event_id, now, decision.until
+    msg.updated_at = now
+
+
+def _finish(
+    session: Session, msg: OutboundMessage, status: str, reason: policy.Reason, now: dt.datetime
+) -> Outcome:
+    """An end state: blocked, failed or unknown, with the reason recorded on the message."""
+    msg.status, msg.outcome, msg.reason, msg.updated_at = status, status, reason.value, now
+    msg.decided_at = msg.decided_at or now
+    _record(session, msg, now, f"{status}:{reason.value}")
+    session.flush()
+    log.info("message %s to %s: %s (%s)", msg.id, mask(msg.to_number), status, reason.value)
+    return Outcome(status, reason.value)
+
+
+def _block(
+    session: Session, msg: OutboundMessage, decision: policy.Decision, now: dt.datetime
+) -> Outcome:
+    _decided(msg, decision, now)
+    return _finish(session, msg, "blocked", decision.reason, now)
+
+
+def _defer(
+    session: Session, msg: OutboundMessage, decision: policy.Decision, now: dt.datetime
+) -> Outcome:
+    _decided(msg, decision, now)
+    reason = "send_at" if decision.reason is policy.Reason.OK else decision.reason.value
+    msg.status, msg.reason = "deferred", reason
+    _record(session, msg, now, f"deferred:{reason}")
+    session.flush()
+    return Outcome("deferred", reason, decision.until)
+
+
+def _send(
+    session: Session,
+    rules: KeywordRules,
+    sender: SmsSender,
+    msg: OutboundMessage,
+    decision: policy.Decision,
+    now: dt.datetime,
+    final_try: bool,
+) -> Outcome:
+    _decided(msg, decision, now)
+    msg.sender = choose_sender(rules, msg)
+    assert msg.sender is not None and msg.body is not None
+    if rules.categories[msg.category].requires_grant:
+        msg.body = policy.with_opt_out_wording(msg.body)  # what was sent is what is kept
+    try:
+        sid = sender.send(to=msg.to_number, sender=msg.sender, body=msg.body)
+    except SendError as exc:
+        return _refused(session, rules, msg, exc, now, final_try)
+    msg.twilio_sid, msg.sent_at = sid, now
+    msg.status = "dry_run" if sender.dry_run else "sent"
+    _record(session, msg, now, msg.status)
+    session.flush()
+    log.info("message %s to %s: %s", msg.id, mask(msg.to_number), msg.status)
+    return Outcome(msg.status, "ok")
+
+
+def _refused(
+    session: Session,
+    rules: KeywordRules,
+    msg: OutboundMessage,
+    exc: SendError,
+    now: dt.datetime,
+    final_try: bool,
+) -> Outcome:
+    _record(session, msg, now, "error", exc.code, str(exc))
+    if exc.code == CARRIER_BLOCK:
+        msg.consent_event_id = _carrier_block(session, rules, msg, now) or msg.consent_event_id
+        return _finish(session, msg, "blocked", policy.Reason.CARRIER_BLOCK, now)
+    if exc.code in INVALID_NUMBER:
+        return _finish(session, msg, "failed", policy.Reason.INVALID_NUMBER, now)
+    if exc.unknown:
+        return _finish(session, msg, "unknown", policy.Reason.PROVIDER_ERROR, now)
+    if exc.permanent or final_try:
+        return _finish(session, msg, "failed", policy.Reason.PROVIDER_ERROR, now)
+    msg.status, msg.updated_at = "queued", now  # RQ's Retry takes it up again
+    session.flush()
+    return Outcome("queued", "provider_error", retry=True)
+
+
+def _carrier_block(
+    session: Session, rules: KeywordRules, msg: OutboundMessage, now: dt.datetime
+) -> int | None:
+    """21610: the patient texted STOP to this sender at the carrier; the ledger says the same,
+    for every category the sender carries. Returns the event for the message's category."""
+    assert msg.sender is not None
+    found = None
+    for category in rules.sender_categories(msg.sender):
+        if ledger.current_status(session, msg.to_number, category) is Status.REVOKED:
+            continue
+        event = ledger.append(
+            session,
+            number=msg.to_number,
+            category=category,
+            action=Action.REVOKE,
+            source=Source.CARRIER_BLOCK,
+            actor="twilio",
+            evidence={"error_code": CARRIER_BLOCK, "message_id": msg.id, "sender": msg.sender},
+            now=now,
+        )
+        found = event.id if category == msg.category else found
+    return found
+
+
+def record_status(
+    session: Session, sid: str, twilio_status: str, error_code: int | None, now: dt.datetime
+) -> OutboundMessage | None:
+    """A delivery callback. Never moves a message backwards (delivered stays delivered)."""
+    msg = session.execute(
+        select(OutboundMessage).where(OutboundMessage.twilio_sid == sid).with_for_update()
+    ).scalar_one_or_none()
+    status = TWILIO_STATES.get(twilio_status)
+    if msg is None or status is None:
+        return msg
+    if RANK[status] > RANK.get(msg.status, 0) or msg.status == "unknown":
+        msg.status, msg.updated_at = status, now
+        _record(session, msg, now, f"callback:{twilio_status}", error_code)
+        session.flush()
+    return msg
+
+
+def stale(session: Session, now: dt.datetime, older_than: dt.timedelta) -> list[OutboundMessage]:
+    """Messages whose job may be lost: queued (or due deferred) for longer than a threshold."""
+    cutoff = now - older_than
+    query = select(OutboundMessage).where(
+        ((OutboundMessage.status == "queued") & (OutboundMessage.updated_at < cutoff))
+        | ((OutboundMessage.status == "deferred") & (OutboundMessage.until < cutoff))
+    )
+    return list(session.execute(query.order_by(OutboundMessage.id)).scalars())
+
+
+def stuck_sending(session: Session, now: dt.datetime, older_than: dt.timedelta) -> int:
+    """A worker died between claim and Twilio's answer: we cannot know if it left. `unknown`."""
+    result = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.status == "sending", OutboundMessage.updated_at < now - older_than)
+        .values(status="unknown", reason="provider_error", updated_at=now)
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
+def schedule_job_id(session: Session, message_id: str, until: dt.datetime) -> str:
+    """The job that will take a deferred message up again, named on the row before it exists
+    (a lost job is then found missing by reconcile)."""
+    msg = session.get(OutboundMessage, message_id)
+    assert msg is not None
+    msg.job_id = f"deliver-{message_id}-at{int(until.timestamp())}"
+    return msg.job_id

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from typing import Any, TypeVar, cast
 
 import click
 
-from gateway import inbound, journal, ledger, services
+from gateway import inbound, journal, ledger, outbound, services
 from gateway.db import make_engine, transaction
 from gateway.domain.consent import status_of
 from gateway.domain.phone import InvalidPhone, Phone
@@ -152,19 +155,88 @@ def web(bind: str, workers: int) -> None:
     )
 
 
+@main.command("worker")
+@click.option("--burst", is_flag=True, help="stop when the queue is empty")
+def worker(burst: bool) -> None:
+    """Run one RQ worker with the scheduler (production; run several)."""
+    from workers.__main__ import main as run_worker
+
+    run_worker(burst=burst)
+
+
+@main.command("send")
+@click.option("--to", "to", required=True, help="the patient's number")
+@click.option("--category", required=True)
+@click.option("--body", required=True)
+@click.option("--at", "send_at", default=None, help="send no earlier than (ISO-8601)")
+@click.option("--sender", default=None, help="one of the configured sender numbers")
+@clear_errors
+def send(to: str, category: str, body: str, send_at: str | None, sender: str | None) -> None:
+    """Queue a message, as POST /api/v1/messages does."""
+    rt = _runtime()
+    region = rt.settings.default_region
+    request = outbound.Request(
+        to=Phone.parse(to, region).e164,
+        category=category,
+        body=body,
+        actor=f"cli:{os.environ.get('USER', 'shell')}",
+        send_at=_timestamp(send_at),
+        sender=Phone.parse(sender, region).e164 if sender else None,
+    )
+    with transaction(rt.sessions) as session:
+        row, _ = outbound.submit(session, rt.rules, request, rt.clock())
+    assert rt.queue is not None
+    rt.queue.deliver(row.id, f"deliver-{row.id}")
+    click.echo(f"{row.id} queued")
+
+
+def _timestamp(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        hint = "use ISO-8601, e.g. 2026-11-24T18:00:00Z"
+        raise click.BadParameter(hint, param_hint="--at") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@main.command("reconcile")
+@clear_errors
+def reconcile() -> None:
+    """Re-enqueue messages whose job was lost (Redis restarted or flushed); never twice."""
+    from workers import jobs, runtime
+
+    runtime.install(runtime.build(Settings.from_env()))
+    click.echo(f"re-enqueued {jobs.reconcile()} messages")
+
+
 @main.command("dev")
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
 @clear_errors
 def dev(port: int) -> None:
-    """Run the gateway on the embedded defaults (SQLite under ./var/), migrating first."""
+    """Web, worker and scheduler on the embedded defaults (SQLite and Redis under ./var/)."""
+    from gateway.adapters.rq_queue import connect, embedded_url
     from gateway.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env()
     upgrade(make_engine(settings.database_url))
-    app = create_app(settings)
-    click.echo(
-        f"smsgate is up: http://127.0.0.1:{port}/healthz  (database {settings.database_url})"
-    )
-    click.echo("get an API token:  .venv/bin/smsgate token create --role admin --name me")
-    app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+    server = None
+    if settings.redis_url is None:
+        server = connect(None)  # the embedded Redis: lives as long as this command
+        settings = replace(settings, redis_url=embedded_url(server))
+    env = {**os.environ, "REDIS_URL": settings.redis_url or ""}
+    worker = subprocess.Popen([sys.executable, "-m", "workers"], env=env)
+    try:
+        app = create_app(settings)
+        click.echo(
+            f"smsgate is up: http://127.0.0.1:{port}/healthz  (database {settings.database_url})"
+        )
+        click.echo("get an API token:  .venv/bin/smsgate token create --role admin --name me")
+        app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+        if server is not None:
+            server.shutdown(nosave=True)

@@ -56,3 +56,10 @@ def reconcile() -> int:
     if count:
         log.warning("reconcile: re-enqueued %d messages whose jobs were lost", count)
     return count
+
+
+def reconcile_every(seconds: int) -> int:
+    """reconcile(), then the next slot: the periodic job the workers keep alive."""
+    count = reconcile()
+    current().outbox.schedule_reconcile(seconds)
+    return count

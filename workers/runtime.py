@@ -13,6 +13,7 @@ from gateway.adapters.rq_queue import Outbox, connect
 from gateway.adapters.twilio_sms import DryRunSender, TwilioSender
 from gateway.db import make_engine, session_factory
 from gateway.domain.keywords import KeywordRules
+from gateway.migrate import require_current
 from gateway.ports import SmsSender
 from gateway.runtime import utcnow
 from gateway.settings import Settings
@@ -45,10 +46,12 @@ def sender_for(settings: Settings) -> SmsSender:
 
 
 def build(settings: Settings) -> WorkerRuntime:
+    engine = make_engine(settings.database_url)
+    require_current(engine)
     return WorkerRuntime(
         settings=settings,
         rules=load_rules(settings.keywords_file),
-        sessions=session_factory(make_engine(settings.database_url)),
+        sessions=session_factory(engine),
         sender=sender_for(settings),
         outbox=Outbox(connect(settings.redis_url)),
     )

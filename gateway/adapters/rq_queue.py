@@ -5,20 +5,23 @@ Jobs are referenced by import path, so the web side never imports `workers`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from redis import Redis
 from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
 
 log = logging.getLogger(__name__)
 
 QUEUE = "smsgate"
 DELIVER = "workers.jobs.deliver"
-RECONCILE = "workers.jobs.reconcile"
+RECONCILE_EVERY = "workers.jobs.reconcile_every"
 LIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED}
 # 429, 5xx, connection refused: try again after 10 s, 1 min, 5 min, then `failed`.
 RETRY_INTERVALS = (10, 60, 300)
@@ -57,6 +60,20 @@ class Outbox:
             self.queue.enqueue(DELIVER, message_id, **kwargs)
         else:
             self.queue.enqueue_at(at, DELIVER, message_id, **kwargs)
+
+    def schedule_reconcile(self, seconds: int) -> None:
+        """The periodic outbox check, once per slot however many workers ask (unique id)."""
+        slot = int(time.time() // seconds) + 1
+        at = dt.datetime.fromtimestamp(slot * seconds, dt.UTC)
+        with contextlib.suppress(DuplicateJobError):  # another worker took this slot
+            self.queue.enqueue_at(
+                at,
+                RECONCILE_EVERY,
+                seconds,
+                job_id=f"reconcile-{slot}",
+                unique=True,
+                result_ttl=seconds * 2,
+            )
 
     def is_live(self, job_id: str) -> bool:
         """Is this job still waiting, scheduled or running (so re-enqueueing would duplicate)?"""

@@ -57,6 +57,22 @@ def test_token_create_then_ledger_show_and_verify(env) -> None:
     assert code != 0 and "Error" in out
 
 
+def test_send_queues_and_reconcile_finds_nothing_lost(env, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the embedded Redis lives under ./var/
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert run("db", "upgrade")[0] == 0
+    code, out = run(
+        "send", "--to", "(201) 555-0123", "--category", "transactional", "--body", "See you Monday"
+    )
+    assert code == 0 and out.startswith("msg_") and "queued" in out
+    code, out = run("send", "--to", "12345", "--category", "transactional", "--body", "x")
+    assert code != 0 and "phone" in out
+    code, out = run("send", "--to", "+12015550123", "--category", "nope", "--body", "x")
+    assert code != 0 and "category" in out
+    code, out = run("reconcile")
+    assert code == 0 and "re-enqueued 0 messages" in out
+
+
 def test_a_bad_setting_is_one_clear_line(env, monkeypatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "nonsense")
     code, out = run("db", "upgrade")

@@ -12,8 +12,8 @@ from gateway.db import make_engine, session_factory
 from gateway.migrate import require_current
 from gateway.runtime import Runtime
 from gateway.settings import Settings
-from gateway.web import errors, health, twilio_hooks
-from gateway.web.api import consent, inbound, messages, reviews
+from gateway.web import audit, errors, health, twilio_hooks
+from gateway.web.api import audit_log, consent, inbound, ledger, messages, numbers, reviews
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,21 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = Flask(__name__)
     app.config["SECRET_KEY"] = runtime.settings.secret_key
     app.extensions["smsgate"] = runtime
-    blueprints = (health.bp, twilio_hooks.bp, consent.bp, inbound.bp, messages.bp, reviews.bp)
+    blueprints = (
+        health.bp,
+        twilio_hooks.bp,
+        consent.bp,
+        inbound.bp,
+        messages.bp,
+        reviews.bp,
+        ledger.bp,
+        numbers.bp,
+        audit_log.bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     errors.register(app)
+    audit.register(app)
     if runtime.settings.dry_run:
         log.warning("DRY-RUN: no Twilio credentials; messages are decided but never sent")
     return app

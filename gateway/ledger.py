@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -73,6 +74,7 @@ def append(
     evidence: Mapping[str, Any],
     now: dt.datetime,
     occurred_at: dt.datetime | None = None,
+    dedupe_key: str | None = None,
 ) -> Event:
     """Record one consent change; the state moves only if the event is the newest."""
     lock_number(session, number, now)
@@ -90,7 +92,7 @@ def append(
         evidence=dict(evidence),
         prev_hash=head_row.hash,
     )
-    row = ConsentEventRow(**{**vars(link), "hash": link.computed_hash()})
+    row = ConsentEventRow(**{**vars(link), "hash": link.computed_hash()}, dedupe_key=dedupe_key)
     session.add(row)
     head_row.seq, head_row.hash = row.id, row.hash
     session.flush()
@@ -153,3 +155,49 @@ def links(session: Session) -> Iterator[chain.Link]:
 
 def verify(session: Session) -> chain.Verdict:
     return chain.verify(links(session))
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    number: str | None = None
+    category: str | None = None
+    action: str | None = None
+    source: str | None = None
+    since: dt.datetime | None = None  # occurred_at, inclusive
+    until: dt.datetime | None = None  # occurred_at, exclusive
+
+
+def events_query(f: EventFilter, after: int | None = None) -> Select[ConsentEventRow]:
+    """In chain order (id ascending): a cursor `after` an id is stable under new inserts,
+    which only ever take higher ids."""
+    query = select(ConsentEventRow).order_by(ConsentEventRow.id)
+    for column, value in (
+        (ConsentEventRow.number, f.number),
+        (ConsentEventRow.category, f.category),
+        (ConsentEventRow.action, f.action),
+        (ConsentEventRow.source, f.source),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if f.since is not None:
+        query = query.where(ConsentEventRow.occurred_at >= f.since)
+    if f.until is not None:
+        query = query.where(ConsentEventRow.occurred_at < f.until)
+    if after is not None:
+        query = query.where(ConsentEventRow.id > after)
+    return query
+
+
+def stream(session: Session, f: EventFilter) -> Iterator[ConsentEventRow]:
+    """Every matching event, fetched a thousand at a time (a server-side cursor on
+    PostgreSQL): memory stays flat however large the ledger."""
+    query = events_query(f).execution_options(yield_per=1000)
+    for row in session.execute(query).scalars():
+        yield row
+        session.expunge(row)
+
+
+def head(session: Session) -> tuple[int, str]:
+    row = session.get(LedgerHead, 1)
+    assert row is not None
+    return row.seq, row.hash

@@ -41,6 +41,8 @@ class ConsentEventRow(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # An imported row's fingerprint: re-running the same file adds nothing.
+    dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     __table_args__ = (
         Index("ix_consent_events_number_category", "number", "category", "occurred_at"),
@@ -150,3 +152,37 @@ class SendAttempt(Base):
     result: Mapped[str] = mapped_column(String(40))
     error_code: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(String(300))
+
+
+class AccessLog(Base):
+    """Who read what, when (HIPAA §164.312(b) audit controls; the accounting of disclosures)."""
+
+    __tablename__ = "access_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(200), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    request_id: Mapped[str] = mapped_column(String(64))
+    all_numbers: Mapped[bool] = mapped_column(default=False)  # an unfiltered list or export
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AccessNumber(Base):
+    """The numbers one access touched, for a number's accounting of disclosures."""
+
+    __tablename__ = "access_numbers"
+    access_id: Mapped[int] = mapped_column(ForeignKey("access_log.id"), primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), primary_key=True, index=True)
+
+
+class Erasure(Base):
+    """A patient's erasure, or a retention purge: what was erased, by whom, when."""
+
+    __tablename__ = "erasures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(20), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(20))  # patient_request | retention
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -30,6 +30,7 @@ class Settings:
     default_region: str = "US"
     secret_key: str = field(default="dev-only-secret-key", repr=False)
     journal_dir: Path = Path("var/journal")
+    retention_message_days: int = 90
 
     @property
     def dry_run(self) -> bool:
@@ -51,6 +52,7 @@ class Settings:
             default_region=_region(values),
             secret_key=values.get("SECRET_KEY", cls.secret_key),
             journal_dir=Path(values.get("JOURNAL_DIR", str(cls.journal_dir))),
+            retention_message_days=_days(values, "RETENTION_MESSAGE_DAYS", 90),
         )
         settings.check_credentials()
         return settings
@@ -86,3 +88,10 @@ def _region(values: Mapping[str, str]) -> str:
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise SettingsError(f"DEFAULT_REGION must be a region code like US, got {region!r}")
     return region
+
+
+def _days(values: Mapping[str, str], name: str, default: int) -> int:
+    raw = values.get(name, str(default))
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a whole number of days (1 or more), got {raw!r}")
+    return int(raw)

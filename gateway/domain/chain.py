@@ -15,18 +15,38 @@ from dataclasses import dataclass
 from typing import Any
 
 GENESIS = "0" * 64
-ERASED = "erased"  # evidence key marking an erasure; its value is the original digest
+ERASED = "erased"  # an erased evidence field becomes {"erased": <the field's digest>}
+ERASABLE = frozenset({"text", "body", "note"})  # free text a patient may have erasure rights to
 
 
 def iso(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def field_digest(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {ERASED}:
+        return str(value[ERASED])
+    return hashlib.sha256(_canonical_json(value)).hexdigest()
+
+
 def evidence_digest(evidence: Mapping[str, Any]) -> str:
-    if ERASED in evidence:
-        return str(evidence[ERASED])
-    body = json.dumps(evidence, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(body.encode()).hexdigest()
+    """A digest over each field's own digest, so one field can be erased (replaced by its
+    digest) while the rest of the evidence, and the chain, still verify."""
+    return hashlib.sha256(
+        _canonical_json({k: field_digest(v) for k, v in evidence.items()})
+    ).hexdigest()
+
+
+def erase_text(evidence: Mapping[str, Any]) -> dict[str, Any]:
+    """The evidence with its free-text fields replaced by their digests: same evidence_digest."""
+    return {
+        key: {ERASED: field_digest(value)} if key in ERASABLE and value is not None else value
+        for key, value in evidence.items()
+    }
 
 
 @dataclass(frozen=True)

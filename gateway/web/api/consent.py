@@ -10,6 +10,7 @@ from gateway import ledger, services
 from gateway.db import transaction
 from gateway.domain.consent import Action, Event, Source, may_send, state_as_of, status_of
 from gateway.web import params
+from gateway.web.audit import audited, touch
 from gateway.web.auth import READ, WRITE_CONSENT, current_actor, requires
 from gateway.web.context import runtime
 from gateway.web.errors import FieldError
@@ -36,9 +37,11 @@ def event_json(event: Event) -> dict[str, Any]:
 
 @bp.get("/<path:number>")
 @requires(*READ)
+@audited("consent.read")
 def show(number: str) -> Response:
     rt = runtime()
     e164 = params.phone(number, "number", rt.settings.default_region)
+    touch([e164])
     at = params.timestamp(request.args.get("at"), "at")
     with transaction(rt.sessions) as session:
         if at is None:

@@ -7,9 +7,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
+from gateway import access
 from gateway.db import transaction
 from gateway.models import InboundMessage
 from gateway.web import params
+from gateway.web.audit import audited, touch
 from gateway.web.auth import READ, requires
 from gateway.web.context import runtime
 from gateway.web.errors import FieldError
@@ -40,6 +42,7 @@ def inbound_json(row: InboundMessage) -> dict[str, Any]:
 
 @bp.get("")
 @requires(*READ)
+@audited("inbound.list")
 def index() -> Response:
     rt = runtime()
     query = select(InboundMessage).order_by(InboundMessage.id.desc())
@@ -60,5 +63,6 @@ def index() -> Response:
     with transaction(rt.sessions) as session:
         rows = list(session.execute(query.limit(size)).scalars())
     items = [inbound_json(row) for row in rows]
+    touch(access.numbers_in(items, "from"))
     last = rows[-1].id if rows else None
     return jsonify({"items": items, "next_cursor": params.next_cursor(items, size, last)})

@@ -9,11 +9,12 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from gateway import outbound
+from gateway import access, outbound, proofs
 from gateway.db import transaction
 from gateway.models import OutboundMessage, SendAttempt
 from gateway.services import Problem
 from gateway.web import params
+from gateway.web.audit import audited, touch
 from gateway.web.auth import READ, current_actor, requires
 from gateway.web.context import runtime
 from gateway.web.errors import FieldError
@@ -115,6 +116,7 @@ def _enqueue(row: OutboundMessage) -> None:
 
 @bp.get("/<message_id>")
 @requires(*READ)
+@audited("messages.read")
 def show(message_id: str) -> Response:
     with transaction(runtime().sessions) as session:
         msg = session.get(OutboundMessage, message_id)
@@ -125,11 +127,13 @@ def show(message_id: str) -> Response:
                 select(SendAttempt).where(SendAttempt.message_id == msg.id).order_by(SendAttempt.id)
             ).scalars()
         )
+        touch([msg.to_number])
         return jsonify(message_json(msg, attempts))
 
 
 @bp.get("")
 @requires(*READ)
+@audited("messages.list")
 def index() -> Response:
     rt = runtime()
     query = select(OutboundMessage).order_by(OutboundMessage.id.desc())
@@ -153,5 +157,24 @@ def index() -> Response:
     with transaction(rt.sessions) as session:
         rows = list(session.execute(query.limit(size)).scalars())
         items = [message_json(row, []) for row in rows]
+    touch(access.numbers_in(items, "to"))
     cursor = params.encode_cursor(rows[-1].id) if len(rows) == size else None
     return jsonify({"items": items, "next_cursor": cursor})
+
+
+@bp.get("/<message_id>/proof")
+@requires("admin", "auditor")
+@audited("messages.proof")
+def proof(message_id: str) -> Response:
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        msg = session.get(OutboundMessage, message_id)
+        if msg is None:
+            raise Problem(404, "not_found", f"no message {message_id}")
+        touch([msg.to_number])
+        attempts = list(
+            session.execute(
+                select(SendAttempt).where(SendAttempt.message_id == msg.id).order_by(SendAttempt.id)
+            ).scalars()
+        )
+        return jsonify(proofs.document(session, msg, message_json(msg, attempts), rt.clock()))

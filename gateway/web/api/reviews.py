@@ -7,10 +7,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
-from gateway import services
+from gateway import access, services
 from gateway.db import transaction
 from gateway.models import InboundMessage, Review
 from gateway.web import params
+from gateway.web.audit import audited, touch
 from gateway.web.auth import READ, WRITE_CONSENT, current_actor, requires
 from gateway.web.context import runtime
 from gateway.web.errors import FieldError
@@ -38,6 +39,7 @@ def review_json(review: Review, inbound: InboundMessage, now: Any) -> dict[str, 
 
 @bp.get("")
 @requires(*READ)
+@audited("reviews.list")
 def index() -> Response:
     rt = runtime()
     query = (
@@ -56,6 +58,7 @@ def index() -> Response:
     with transaction(rt.sessions) as session:
         rows = [(r[0], r[1]) for r in session.execute(query.limit(size))]
     items = [review_json(review, inbound, now) for review, inbound in rows]
+    touch(access.numbers_in(items, "number"))
     last = rows[-1][0].id if rows else None
     return jsonify({"items": items, "next_cursor": params.next_cursor(items, size, last)})
 

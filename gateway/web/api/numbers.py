@@ -1,0 +1,121 @@
+"""A patient's rights over one number: everything held (export), erasure, and the accounting
+of who read the number's records (disclosures). SPEC §7."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway import access, erasure, ledger
+from gateway.db import transaction
+from gateway.domain.consent import status_of
+from gateway.exports import event_record
+from gateway.models import Erasure, InboundMessage, OutboundMessage, Review, SendAttempt
+from gateway.web import params
+from gateway.web.api.inbound import inbound_json
+from gateway.web.api.messages import message_json
+from gateway.web.audit import audited, touch
+from gateway.web.auth import current_actor, requires
+from gateway.web.context import runtime
+
+bp = Blueprint("numbers", __name__, url_prefix="/api/v1/numbers")
+AUDIT = ("admin", "auditor")
+
+
+def _number(number: str) -> str:
+    e164 = params.phone(number, "number", runtime().settings.default_region)
+    touch([e164])
+    return e164
+
+
+@bp.get("/<path:number>/export")
+@requires(*AUDIT)
+@audited("numbers.export")
+def export(number: str) -> Response:
+    e164, rt = _number(number), runtime()
+    with transaction(rt.sessions) as session:
+        return jsonify(held_about(session, e164, params.iso(rt.clock())))
+
+
+def held_about(session: Session, number: str, now: str | None) -> dict[str, Any]:
+    in_force = ledger.current(session, number)
+    events = session.execute(ledger.events_query(ledger.EventFilter(number=number))).scalars()
+    inbound = session.execute(
+        select(InboundMessage)
+        .where(InboundMessage.from_number == number)
+        .order_by(InboundMessage.id)
+    ).scalars()
+    messages = session.execute(
+        select(OutboundMessage)
+        .where(OutboundMessage.to_number == number)
+        .order_by(OutboundMessage.id)
+    ).scalars()
+    reviews = session.execute(select(Review).where(Review.number == number)).scalars()
+    erasures = session.execute(select(Erasure).where(Erasure.number == number)).scalars()
+    return {
+        "number": number,
+        "generated_at": now,
+        "consent": {
+            c: {"status": status_of(e).value, "event_id": e.id} for c, e in in_force.items()
+        },
+        "events": [event_record(row) for row in events],
+        "inbound": [inbound_json(row) for row in inbound],
+        "messages": [message_json(m, _attempts(session, m.id)) for m in messages],
+        "reviews": [
+            {
+                "id": r.id,
+                "received_at": params.iso(r.received_at),
+                "status": r.status,
+                "resolution": r.resolution,
+                "note": r.note,
+            }
+            for r in reviews
+        ],
+        "erasures": [
+            {"at": params.iso(e.at), "actor": e.actor, "counts": e.counts} for e in erasures
+        ],
+    }
+
+
+def _attempts(session: Session, message_id: str) -> list[SendAttempt]:
+    query = select(SendAttempt).where(SendAttempt.message_id == message_id)
+    return list(session.execute(query.order_by(SendAttempt.id)).scalars())
+
+
+@bp.post("/<path:number>/erase")
+@requires("admin")
+@audited("numbers.erase")
+def erase(number: str) -> Response:
+    e164, rt = _number(number), runtime()
+    with transaction(rt.sessions) as session:
+        done = erasure.erase_number(session, e164, str(current_actor()), rt.clock())
+        return jsonify(
+            {
+                "erasure": {
+                    "id": done.id,
+                    "number": e164,
+                    "at": params.iso(done.at),
+                    "actor": done.actor,
+                    "counts": done.counts,
+                }
+            }
+        )
+
+
+@bp.get("/<path:number>/disclosures")
+@requires(*AUDIT)
+@audited("numbers.disclosures")
+def disclosures(number: str) -> Response:
+    e164, size = _number(number), params.limit()
+    with transaction(runtime().sessions) as session:
+        rows = list(
+            session.execute(access.query(number=e164, after=params.cursor()).limit(size)).scalars()
+        )
+        items = [access.as_json(session, row) for row in rows]
+    last = rows[-1].id if rows else None
+    return jsonify(
+        {"number": e164, "items": items, "next_cursor": params.next_cursor(items, size, last)}
+    )

@@ -1,0 +1,66 @@
+"""The web side of the access log: request ids, and the decorator every read endpoint wears."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Flask, Response, g, request
+
+from gateway import access
+from gateway.db import transaction
+from gateway.web.auth import current_actor
+from gateway.web.context import runtime
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def touch(numbers: Iterable[str]) -> None:
+    """Name the numbers this read discloses."""
+    g.touched = [*getattr(g, "touched", []), *numbers]
+
+
+def touch_all() -> None:
+    """This read may disclose any number (an unfiltered list or export)."""
+    g.touched_all = True
+
+
+def audited(action: str) -> Callable[[F], F]:
+    """Record the read once the view has produced its answer, before the answer leaves."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def logged(*args: Any, **kwargs: Any) -> Any:
+            result = view(*args, **kwargs)
+            actor = current_actor()
+            entry = access.Access(
+                actor=str(actor),
+                role=actor.role,
+                action=action,
+                request_id=g.request_id,
+                numbers=tuple(getattr(g, "touched", ())),
+                all_numbers=bool(getattr(g, "touched_all", False)),
+                detail={"path": request.path, "query": request.query_string.decode()[:500]},
+            )
+            rt = runtime()
+            with transaction(rt.sessions) as session:
+                access.record(session, entry, rt.clock())
+            return result
+
+        return cast(F, logged)
+
+    return decorate
+
+
+def register(app: Flask) -> None:
+    @app.before_request
+    def _request_id() -> None:
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given[:64] if given.strip() else uuid.uuid4().hex
+
+    @app.after_request
+    def _echo_request_id(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response

@@ -7,23 +7,26 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import wraps
 from typing import Any, TypeVar, cast
 
 import click
 
-from gateway import inbound, journal, ledger, outbound, services
+from gateway import access, erasure, inbound, journal, ledger, outbound, services
 from gateway.db import make_engine, transaction
-from gateway.domain.consent import status_of
+from gateway.domain.consent import Source, status_of
 from gateway.domain.phone import InvalidPhone, Phone
+from gateway.exports import FORMATS
 from gateway.keywords_cli import keywords_group
 from gateway.migrate import NotMigrated, upgrade
 from gateway.runtime import Runtime
 from gateway.settings import Settings, SettingsError
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 main = click.Group("smsgate", help="SMS consent gateway for clinics.")
 main.add_command(keywords_group)
 
@@ -125,6 +128,169 @@ def ledger_verify() -> None:
         sys.exit(1)
 
 
+def _filter(
+    rt: Runtime,
+    number: str | None,
+    category: str | None,
+    action: str | None,
+    source: str | None,
+    since: str | None,
+    until: str | None,
+) -> ledger.EventFilter:
+    return ledger.EventFilter(
+        number=Phone.parse(number, rt.settings.default_region).e164 if number else None,
+        category=category,
+        action=action,
+        source=source,
+        since=_timestamp(since, "--since"),
+        until=_timestamp(until, "--until"),
+    )
+
+
+def event_filters(command: F) -> F:
+    options = [
+        click.option("--number", default=None, help="one patient's number"),
+        click.option("--category", default=None),
+        click.option("--action", type=click.Choice(["grant", "revoke"]), default=None),
+        click.option("--source", type=click.Choice([s.value for s in Source]), default=None),
+        click.option("--since", default=None, help="occurred at or after (ISO-8601)"),
+        click.option("--until", default=None, help="occurred before (ISO-8601)"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _console_read(rt: Runtime, action: str, numbers: tuple[str, ...], all_numbers: bool) -> None:
+    """Console reads are in the access log too, under the shell user's name."""
+    entry = access.Access(
+        actor=f"cli:{os.environ.get('USER', 'shell')}",
+        role="admin",
+        action=action,
+        request_id=uuid.uuid4().hex,
+        numbers=numbers,
+        all_numbers=all_numbers,
+        detail={"argv": sys.argv[1:]},
+    )
+    with transaction(rt.sessions) as session:
+        access.record(session, entry, rt.clock())
+
+
+@ledger_group.command("events")
+@event_filters
+@click.option("--limit", default=50, show_default=True)
+@clear_errors
+def ledger_events(limit: int, **filters: str | None) -> None:
+    """Ledger events as a table, oldest first."""
+    rt = _runtime()
+    f = _filter(rt, **filters)
+    with transaction(rt.sessions) as session:
+        rows = list(session.execute(ledger.events_query(f).limit(limit)).scalars())
+        lines = [
+            f"{r.id:>7}  {r.occurred_at:%Y-%m-%dT%H:%M:%SZ}  {r.number:<13} "
+            f"{r.category:<14} {r.action:<6} {r.source:<13} {r.actor}"
+            for r in rows
+        ]
+    _console_read(rt, "ledger.events", tuple(r.number for r in rows), False)
+    click.echo(
+        f"{'id':>7}  {'occurred_at':<20}  {'number':<13} {'category':<14} "
+        f"{'action':<6} {'source':<13} actor"
+    )
+    for line in lines:
+        click.echo(line)
+    click.echo(f"{len(lines)} events")
+
+
+@ledger_group.command("export")
+@event_filters
+@click.option("--format", "kind", type=click.Choice(sorted(FORMATS)), default="csv")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default="-")
+@clear_errors
+def ledger_export(kind: str, output: str, **filters: str | None) -> None:
+    """Stream the ledger to a file (or stdout) as CSV or JSON Lines, in constant memory."""
+    rt = _runtime()
+    f = _filter(rt, **filters)
+    _console_read(rt, "ledger.export", (f.number,) if f.number else (), f.number is None)
+    lines, _ = FORMATS[kind]
+    with transaction(rt.sessions) as session:
+        total = ledger.count(session, f)
+        with (
+            click.open_file(output, "w", encoding="utf-8") as out,
+            click.progressbar(
+                length=total, label="exporting", file=sys.stderr, hidden=not sys.stderr.isatty()
+            ) as bar,
+        ):
+            for line in lines(_counted(ledger.stream(session, f), bar.update)):
+                out.write(line)
+    click.echo(f"exported {total} events", err=True)
+
+
+def _counted(rows: Iterator[T], tick: Callable[[int], None]) -> Iterator[T]:
+    for row in rows:
+        yield row
+        tick(1)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The access log."""
+
+
+@audit_group.command("access")
+@click.option("--actor", default=None)
+@click.option("--action", default=None)
+@click.option("--number", default=None)
+@click.option("--since", default=None)
+@click.option("--until", default=None)
+@click.option("--limit", default=50, show_default=True)
+@clear_errors
+def audit_access(
+    actor: str | None,
+    action: str | None,
+    number: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+) -> None:
+    """Who read what, newest first."""
+    rt = _runtime()
+    e164 = Phone.parse(number, rt.settings.default_region).e164 if number else None
+    query = access.query(
+        actor=actor,
+        action=action,
+        number=e164,
+        since=_timestamp(since, "--since"),
+        until=_timestamp(until, "--until"),
+    )
+    with transaction(rt.sessions) as session:
+        rows = [access.as_json(session, r) for r in session.execute(query.limit(limit)).scalars()]
+    _console_read(rt, "audit.access", (e164,) if e164 else (), False)
+    for r in rows:
+        numbers = r["numbers"] if r["numbers"] == "all" else ",".join(r["numbers"]) or "-"
+        click.echo(f"{r['at']}  {r['actor']:<24} {r['role']:<10} {r['action']:<20} {numbers}")
+    click.echo(f"{len(rows)} accesses")
+
+
+@main.command("purge")
+@clear_errors
+def purge() -> None:
+    """Retention: erase message bodies and inbound texts older than RETENTION_MESSAGE_DAYS.
+    Consent events are never purged."""
+    rt = _runtime()
+    with transaction(rt.sessions) as session:
+        done = erasure.purge_older_than(
+            session,
+            rt.clock(),
+            rt.settings.retention_message_days,
+            f"cli:{os.environ.get('USER', 'shell')}",
+        )
+        counts = done.counts
+    click.echo(
+        f"erased {counts['outbound_bodies']} message bodies and "
+        f"{counts['inbound_texts']} inbound texts older than {counts['cutoff']}"
+    )
+
+
 @main.group("inbound")
 def inbound_group() -> None:
     """Inbound texts."""
@@ -190,14 +356,14 @@ def send(to: str, category: str, body: str, send_at: str | None, sender: str | N
     click.echo(f"{row.id} queued")
 
 
-def _timestamp(value: str | None) -> dt.datetime | None:
+def _timestamp(value: str | None, option: str = "--at") -> dt.datetime | None:
     if not value:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         hint = "use ISO-8601, e.g. 2026-11-24T18:00:00Z"
-        raise click.BadParameter(hint, param_hint="--at") from None
+        raise click.BadParameter(hint, param_hint=option) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 

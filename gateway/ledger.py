@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -201,3 +201,8 @@ def head(session: Session) -> tuple[int, str]:
     row = session.get(LedgerHead, 1)
     assert row is not None
     return row.seq, row.hash
+
+
+def count(session: Session, f: EventFilter) -> int:
+    query = events_query(f).order_by(None).with_only_columns(func.count())
+    return int(session.execute(query).scalar_one())

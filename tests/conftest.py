@@ -30,6 +30,8 @@ from gateway.migrate import upgrade
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 
+pytest_plugins = ["tests.workers.fixtures"]  # worker, drain, Twilio's fake HTTP API
+
 ROOT = Path(__file__).resolve().parent.parent
 AUTH_TOKEN = "test-twilio-auth-token"
 BASE_URL = "https://gateway.clinic.test"

@@ -7,9 +7,11 @@ import sys
 
 from rq import SimpleWorker
 
+from gateway.adapters.rq_queue import PURGE_EVERY, RECONCILE_EVERY
 from workers import runtime
 
 RECONCILE_SECONDS = 60
+PURGE_SECONDS = 24 * 3600
 
 
 def main(burst: bool = False) -> None:
@@ -19,7 +21,8 @@ def main(burst: bool = False) -> None:
         logging.getLogger("workers").warning(
             "DRY-RUN: no Twilio credentials; messages are decided and recorded, never sent"
         )
-    wired.outbox.schedule_reconcile(RECONCILE_SECONDS)
+    wired.outbox.schedule_periodic(RECONCILE_EVERY, RECONCILE_SECONDS)
+    wired.outbox.schedule_periodic(PURGE_EVERY, PURGE_SECONDS)
     queue = wired.outbox.queue
     # SimpleWorker: no fork per job; each job opens its own transactions, so nothing leaks
     # between jobs, and a worker decides hundreds of messages a second instead of dozens.

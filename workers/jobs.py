@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from rq import get_current_job
 
-from gateway import outbound
+from gateway import erasure, outbound
+from gateway.adapters.rq_queue import PURGE_EVERY, RECONCILE_EVERY
 from gateway.db import transaction
 from workers.runtime import current
 
@@ -61,5 +63,21 @@ def reconcile() -> int:
 def reconcile_every(seconds: int) -> int:
     """reconcile(), then the next slot: the periodic job the workers keep alive."""
     count = reconcile()
-    current().outbox.schedule_reconcile(seconds)
+    current().outbox.schedule_periodic(RECONCILE_EVERY, seconds)
     return count
+
+
+def purge() -> dict[str, Any]:
+    """Retention (SPEC §7): bodies and inbound texts older than RETENTION_MESSAGE_DAYS."""
+    rt = current()
+    with transaction(rt.sessions) as session:
+        done = erasure.purge_older_than(
+            session, rt.clock(), rt.settings.retention_message_days, actor="worker:retention"
+        )
+        return dict(done.counts)
+
+
+def purge_every(seconds: int) -> dict[str, Any]:
+    counts = purge()
+    current().outbox.schedule_periodic(PURGE_EVERY, seconds)
+    return counts

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 QUEUE = "smsgate"
 DELIVER = "workers.jobs.deliver"
 RECONCILE_EVERY = "workers.jobs.reconcile_every"
+PURGE_EVERY = "workers.jobs.purge_every"
 LIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED}
 # 429, 5xx, connection refused: try again after 10 s, 1 min, 5 min, then `failed`.
 RETRY_INTERVALS = (10, 60, 300)
@@ -61,18 +62,15 @@ class Outbox:
         else:
             self.queue.enqueue_at(at, DELIVER, message_id, **kwargs)
 
-    def schedule_reconcile(self, seconds: int) -> None:
-        """The periodic outbox check, once per slot however many workers ask (unique id)."""
+    def schedule_periodic(self, job: str, seconds: int) -> None:
+        """The next run of a periodic job, once per slot however many workers ask (the job id
+        names the slot and is unique). The job schedules its own next run when it is done."""
         slot = int(time.time() // seconds) + 1
         at = dt.datetime.fromtimestamp(slot * seconds, dt.UTC)
+        name = job.rsplit(".", 1)[-1]
         with contextlib.suppress(DuplicateJobError):  # another worker took this slot
             self.queue.enqueue_at(
-                at,
-                RECONCILE_EVERY,
-                seconds,
-                job_id=f"reconcile-{slot}",
-                unique=True,
-                result_ttl=seconds * 2,
+                at, job, seconds, job_id=f"{name}-{slot}", unique=True, result_ttl=seconds * 2
             )
 
     def is_live(self, job_id: str) -> bool:

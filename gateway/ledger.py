@@ -204,5 +204,5 @@ def head(session: Session) -> tuple[int, str]:
 
 
 def count(session: Session, f: EventFilter) -> int:
-    query = events_query(f).order_by(None).with_only_columns(func.count())
+    query = select(func.count()).select_from(events_query(f).order_by(None).subquery())
     return int(session.execute(query).scalar_one())

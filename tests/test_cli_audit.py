@@ -1,0 +1,124 @@
+"""The auditor's console: ledger events, export, verify, access log, retention purge."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, select, text
+
+from gateway import inbound, ledger, outbound
+from gateway.db import transaction
+from gateway.domain.consent import Action, Source
+from gateway.models import AccessLog, InboundMessage, OutboundMessage
+from gateway.runtime import Runtime
+from tests.conftest import CLINIC, PATIENT, ROOT
+
+OTHER = "+13055550142"
+
+
+@pytest.fixture
+def cli(engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("KEYWORDS_FILE", str(ROOT / "keywords.yml"))
+    monkeypatch.setenv("USER", "auditor-ana")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # never used by these commands
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+def stop(runtime: Runtime, number: str, body: str = "STOP", at: dt.datetime | None = None) -> None:
+    with transaction(runtime.sessions) as session:
+        message = inbound.Inbound(f"SM{number[-4:]}{len(body)}", number, CLINIC, body)
+        inbound.handle(session, runtime.rules, message, at or runtime.clock(), "US")
+
+
+def run(cli: CliRunner, *args: str) -> tuple[int, str]:
+    from gateway.cli import main
+
+    result = cli.invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_ledger_events_prints_a_filtered_table(cli, runtime: Runtime) -> None:
+    stop(runtime, PATIENT)
+    stop(runtime, OTHER)
+    code, out = run(cli, "ledger", "events", "--number", OTHER)
+    assert code == 0 and "2 events" in out and OTHER in out and PATIENT not in out
+    code, out = run(cli, "ledger", "events", "--category", "marketing", "--action", "revoke")
+    assert code == 0 and "2 events" in out
+    assert run(cli, "ledger", "events", "--since", "yesterday")[0] != 0
+
+
+def test_ledger_export_writes_csv_and_jsonl(cli, runtime: Runtime, tmp_path: Path) -> None:
+    stop(runtime, PATIENT)
+    stop(runtime, OTHER)
+    code, out = run(cli, "ledger", "export", "--output", str(tmp_path / "all.csv"))
+    assert code == 0 and "exported 4 events" in out
+    rows = list(csv.reader(io.StringIO((tmp_path / "all.csv").read_text())))
+    assert rows[0][0] == "id" and len(rows) == 5
+    code, out = run(cli, "ledger", "export", "--format", "jsonl", "--number", PATIENT)
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert code == 0 and {e["number"] for e in lines} == {PATIENT} and len(lines) == 2
+
+
+def test_ledger_verify_exits_1_at_the_first_bad_event(cli, runtime: Runtime, engine) -> None:
+    stop(runtime, PATIENT)
+    stop(runtime, OTHER)
+    code, out = run(cli, "ledger", "verify")
+    assert code == 0 and "events: 4" in out
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM consent_state"))
+        connection.execute(text("DELETE FROM consent_events WHERE id = 2"))
+    code, out = run(cli, "ledger", "verify")
+    assert code == 1 and "FIRST BAD EVENT: 3" in out
+
+
+def test_console_reads_are_in_the_access_log(cli, runtime: Runtime) -> None:
+    stop(runtime, PATIENT)
+    run(cli, "ledger", "events", "--number", PATIENT)
+    code, out = run(cli, "audit", "access", "--number", PATIENT)
+    assert code == 0 and "cli:auditor-ana" in out and "ledger.events" in out
+    with transaction(runtime.sessions) as session:
+        actions = session.execute(select(AccessLog.action).order_by(AccessLog.id)).scalars().all()
+    assert actions == ["ledger.events", "audit.access"]
+
+
+def test_purge_erases_old_texts_and_keeps_consent(cli, runtime: Runtime, clock) -> None:
+    old = clock.now - dt.timedelta(days=120)
+    stop(runtime, PATIENT, "please stop texting me", at=old)
+    stop(runtime, OTHER, "please stop texting me")
+    with transaction(runtime.sessions) as session:
+        for when, body in ((old, "old reminder"), (clock.now, "new reminder")):
+            row, _ = outbound.submit(
+                session,
+                runtime.rules,
+                outbound.Request(to=OTHER, category="transactional", body=body, actor="t"),
+                when,
+            )
+            row.status = "sent"
+        ledger.append(
+            session,
+            number=PATIENT,
+            category="marketing",
+            action=Action.GRANT,
+            source=Source.API,
+            actor="t",
+            evidence={},
+            now=old,
+        )
+    code, out = run(cli, "purge")
+    assert code == 0 and "erased 1 message bodies and 1 inbound texts" in out
+    with transaction(runtime.sessions) as session:
+        texts = dict(session.execute(select(InboundMessage.from_number, InboundMessage.body)).all())
+        bodies = set(session.execute(select(OutboundMessage.body)).scalars())
+        events = ledger.history(session, PATIENT)
+        assert ledger.verify(session).ok
+    assert texts == {PATIENT: None, OTHER: "please stop texting me"}
+    assert bodies == {None, "new reminder"}
+    assert events[0].evidence["text"] == "please stop texting me"  # the legal record stays

@@ -50,6 +50,20 @@ CONSENT_BODY = {
     },
 }
 
+MESSAGE_BODY = {
+    "type": "object",
+    "required": ["to"],
+    "properties": {
+        "to": {"type": "string", "example": "+12015550123"},
+        "body": {"type": "string", "maxLength": 1600},
+        "category": {"type": "string", "example": "transactional"},
+        "template": {"type": "string"},
+        "fields": {"type": "object"},
+        "send_at": {"type": "string", "format": "date-time"},
+        "sender": {"type": "string"},
+    },
+}
+
 REVIEW_BODY = {
     "type": "object",
     "required": ["resolution"],
@@ -113,6 +127,93 @@ def document() -> dict[str, Any]:
                     "front_desk, admin",
                     parameters=_path("id"),
                     requestBody=_json_body(REVIEW_BODY),
+                ),
+            },
+            "/api/v1/messages": {
+                "post": _op(
+                    "Queue a message (202); the worker decides at send time",
+                    "front_desk, admin",
+                    202,
+                    requestBody=_json_body(MESSAGE_BODY),
+                    parameters=[
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                ),
+                "get": _op(
+                    "Messages",
+                    "any",
+                    parameters=_query(
+                        "to", "status", "category", "since", "until", "cursor", "limit"
+                    ),
+                ),
+            },
+            "/api/v1/messages/{id}": {
+                "get": _op("A message, its decision and attempts", "any", parameters=_path("id")),
+            },
+            "/api/v1/messages/{id}/proof": {
+                "get": _op(
+                    "The proof document: decision and the consent events in force",
+                    "auditor, admin",
+                    parameters=_path("id"),
+                ),
+            },
+            "/api/v1/ledger/events": {
+                "get": _op(
+                    "Consent events, oldest first",
+                    "any",
+                    parameters=_query(
+                        "number",
+                        "category",
+                        "action",
+                        "source",
+                        "since",
+                        "until",
+                        "cursor",
+                        "limit",
+                    ),
+                ),
+            },
+            "/api/v1/ledger/export": {
+                "get": _op(
+                    "Streamed export (CSV or JSON Lines)",
+                    "auditor, admin",
+                    parameters=_query(
+                        "format", "number", "category", "action", "source", "since", "until"
+                    ),
+                ),
+            },
+            "/api/v1/ledger/verify": {"get": _op("Walk the hash chain", "auditor, admin")},
+            "/api/v1/numbers/{number}/export": {
+                "get": _op(
+                    "Everything held about a number", "auditor, admin", parameters=_path("number")
+                ),
+            },
+            "/api/v1/numbers/{number}/erase": {
+                "post": _op(
+                    "Erase a number's texts; consent events kept",
+                    "admin",
+                    parameters=_path("number"),
+                ),
+            },
+            "/api/v1/numbers/{number}/disclosures": {
+                "get": _op(
+                    "Who accessed this number's records",
+                    "auditor, admin",
+                    parameters=_path("number") + _query("cursor", "limit"),
+                ),
+            },
+            "/api/v1/audit/access": {
+                "get": _op(
+                    "The access log",
+                    "auditor, admin",
+                    parameters=_query(
+                        "actor", "action", "number", "since", "until", "cursor", "limit"
+                    ),
                 ),
             },
             "/healthz": {

@@ -78,6 +78,17 @@ def handle(
     return row
 
 
+def store_if_new(
+    session: Session, rules: KeywordRules, message: Inbound, now: dt.datetime, region: str
+) -> bool:
+    """Backfill and replay: handle the text unless its MessageSid is already stored."""
+    seen = session.execute(select(InboundMessage.id).where(InboundMessage.sid == message.sid))
+    if seen.first() is not None:
+        return False
+    handle(session, rules, message, now, region)
+    return True
+
+
 def _store(
     session: Session,
     message: Inbound,

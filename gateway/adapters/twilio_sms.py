@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 import requests
 from twilio.base.exceptions import TwilioRestException
@@ -48,6 +50,27 @@ class TwilioSender:
         except requests.Timeout:
             raise _unknown() from None
         return str(message.sid)
+
+    def received(self, clinic_number: str, since: dt.datetime) -> Iterator[Received]:
+        """Texts Twilio received for a clinic number since `since` (for backfill)."""
+        for message in self.client.messages.stream(to=clinic_number, date_sent_after=since):
+            if str(message.direction) == "inbound":
+                yield Received(
+                    sid=str(message.sid),
+                    from_number=str(message.from_),
+                    to_number=str(message.to),
+                    body=str(message.body or ""),
+                    received_at=message.date_sent or since,
+                )
+
+
+@dataclass(frozen=True)
+class Received:
+    sid: str
+    from_number: str
+    to_number: str
+    body: str
+    received_at: dt.datetime
 
 
 def _never_left(exc: requests.ConnectionError) -> bool:

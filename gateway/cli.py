@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from gateway import access, erasure, inbound, journal, ledger, outbound, services
+from gateway.cli_import import import_command
 from gateway.db import make_engine, transaction
 from gateway.domain.consent import Source, status_of
 from gateway.domain.phone import InvalidPhone, Phone
@@ -229,6 +230,9 @@ def _counted(rows: Iterator[T], tick: Callable[[int], None]) -> Iterator[T]:
     for row in rows:
         yield row
         tick(1)
+
+
+ledger_group.add_command(import_command)
 
 
 @main.group("audit")

@@ -73,6 +73,28 @@ def test_send_queues_and_reconcile_finds_nothing_lost(env, tmp_path, monkeypatch
     assert code == 0 and "re-enqueued 0 messages" in out
 
 
+def test_every_documented_command_is_there() -> None:
+    code, out = run("ledger", "--help")
+    assert code == 0
+    for command in ("show", "events", "export", "verify", "import"):
+        assert command in out
+    code, out = run("--help")
+    for command in (
+        "dev",
+        "web",
+        "worker",
+        "db",
+        "token",
+        "send",
+        "reconcile",
+        "purge",
+        "keywords",
+        "audit",
+        "inbound",
+    ):
+        assert command in out
+
+
 def test_a_bad_setting_is_one_clear_line(env, monkeypatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "nonsense")
     code, out = run("db", "upgrade")

@@ -26,6 +26,10 @@ def append(folder: Path, message: Inbound, received_at: dt.datetime) -> None:
         os.fsync(journal.fileno())
 
 
+def pending(folder: Path) -> bool:
+    return (folder / FILE).exists() or any(folder.glob("replaying-*.jsonl"))
+
+
 def replay(folder: Path, handle: Callable[[Inbound], None]) -> int:
     """Feed every journaled text to `handle` (idempotent on MessageSid), then drop it. The
     journal is moved aside first, so texts arriving meanwhile start a new one; a crash midway

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from flask import Blueprint, Response, request
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from gateway import inbound, journal, outbound
@@ -15,6 +17,7 @@ from gateway.web.errors import error
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+INBOUND_LOCK_TIMEOUT = dt.timedelta(seconds=5)
 
 
 def _signed() -> bool:
@@ -41,15 +44,44 @@ def receive() -> Response:
     )
     rt = runtime()
     try:
-        with transaction(rt.sessions) as session:
-            row = inbound.handle(session, rt.rules, message, rt.clock(), rt.settings.default_region)
-            reply = row.reply
+        reply = _handle(message)
     except OperationalError:
-        # SPEC §9: a database outage never loses a STOP — journal it (fsync'd), replay later.
+        # SPEC §9: a database outage (or a lock held past the limit) never loses a STOP —
+        # journal it (fsync'd) and answer Twilio now; it is replayed when the database answers.
         journal.append(rt.settings.journal_dir, message, rt.clock())
         log.error("database unavailable: inbound %s journaled for replay", sid)
-        reply = None
+        return Response(twiml(None), mimetype="application/xml")
+    _replay_journal()
     return Response(twiml(reply), mimetype="application/xml")
+
+
+def _handle(message: inbound.Inbound) -> str | None:
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # Twilio gives up after 15 s: rather than wait behind a long lock, journal.
+            timeout = int(INBOUND_LOCK_TIMEOUT.total_seconds() * 1000)
+            session.execute(text(f"SET LOCAL lock_timeout = {timeout}"))
+        row = inbound.handle(session, rt.rules, message, rt.clock(), rt.settings.default_region)
+        return row.reply
+
+
+def _replay_journal() -> None:
+    """The database answers again: take up whatever was journaled meanwhile."""
+    rt = runtime()
+    if not journal.pending(rt.settings.journal_dir):
+        return
+    try:
+        count = journal.replay(rt.settings.journal_dir, _replayed)
+        log.warning("replayed %d journaled inbound texts", count)
+    except Exception:  # the journal stays; the next request or `smsgate inbound replay` retries
+        log.exception("journal replay failed; will retry")
+
+
+def _replayed(message: inbound.Inbound) -> None:
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        inbound.store_if_new(session, rt.rules, message, rt.clock(), rt.settings.default_region)
 
 
 @bp.post("/status")

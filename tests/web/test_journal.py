@@ -64,3 +64,26 @@ def test_replay_is_idempotent_after_a_crash_midway(runtime: Runtime, phone: Phon
     assert journal.replay(folder, handle) == 2  # both again; the first changes nothing
     with transaction(runtime.sessions) as session:
         assert len(ledger.history(session, PATIENT)) == 2
+
+
+@pytest.mark.postgres_only
+def test_a_stop_stuck_behind_a_lock_is_journaled_then_replayed(
+    phone: Phone, runtime: Runtime, client, auth, engine, monkeypatch
+) -> None:
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from gateway.web import twilio_hooks
+
+    monkeypatch.setattr(twilio_hooks, "INBOUND_LOCK_TIMEOUT", dt.timedelta(milliseconds=300))
+    phone.text("HELP")  # the number is known
+    with engine.connect() as holder:
+        holder.execute(text("SELECT * FROM subjects WHERE number = :n FOR UPDATE"), {"n": PATIENT})
+        assert phone.text("STOP", sid="SM" + "f" * 32).status_code == 200  # answered, not hung
+        assert journal.pending(runtime.settings.journal_dir)
+        holder.rollback()
+    phone.text("hello", frm="+13055550142")  # the next text finds the database free again
+    assert not journal.pending(runtime.settings.journal_dir)
+    state = client.get(f"/api/v1/consent/{PATIENT}", headers=auth("admin")).get_json()
+    assert state["categories"]["transactional"]["status"] == "revoked"

@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask
 
+from gateway import journal
 from gateway.adapters.keyword_file import load_rules
 from gateway.adapters.rq_queue import Outbox, connect
 from gateway.db import make_engine, session_factory
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     """Build the app. Refuses to start on a bad keywords file or an un-migrated database."""
     if runtime is None:
         runtime = build_runtime(settings or Settings.from_env())
+        journal.watch(runtime)
     app = Flask(__name__)
     app.config["SECRET_KEY"] = runtime.settings.secret_key
     app.extensions["smsgate"] = runtime

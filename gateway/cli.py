@@ -41,6 +41,8 @@ def clear_errors(command: F) -> F:
             return command(*args, **kwargs)
         except (SettingsError, NotMigrated, services.Problem, InvalidPhone) as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}") from None
         except Exception as exc:
             if type(exc).__name__ == "KeywordFileError":
                 raise click.ClickException(f"keywords file is invalid:\n{exc}") from None
@@ -304,13 +306,7 @@ def inbound_group() -> None:
 @clear_errors
 def inbound_replay() -> None:
     """Replay texts journaled while the database was down (idempotent on MessageSid)."""
-    rt = _runtime()
-
-    def handle(message: inbound.Inbound) -> None:
-        with transaction(rt.sessions) as session:
-            inbound.handle(session, rt.rules, message, rt.clock(), rt.settings.default_region)
-
-    count = journal.replay(rt.settings.journal_dir, handle)
+    count = journal.replay_pending(_runtime())
     click.echo(f"replayed {count} journaled texts")
 
 
@@ -387,7 +383,7 @@ def send(to: str, category: str, body: str, send_at: str | None, sender: str | N
     with transaction(rt.sessions) as session:
         row, _ = outbound.submit(session, rt.rules, request, rt.clock())
     assert rt.queue is not None
-    rt.queue.deliver(row.id, f"deliver-{row.id}")
+    rt.queue.deliver(row.id, row.job_id or f"deliver-{row.id}")
     click.echo(f"{row.id} queued")
 
 
@@ -396,7 +392,10 @@ def _timestamp(value: str | None, option: str = "--at") -> dt.datetime | None:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        if not 1970 <= parsed.astimezone(dt.UTC).year <= 9000:
+            raise ValueError("out of range")
+    except (ValueError, OverflowError):
         hint = "use ISO-8601, e.g. 2026-11-24T18:00:00Z"
         raise click.BadParameter(hint, param_hint=option) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

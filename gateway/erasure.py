@@ -17,11 +17,14 @@ from gateway import ledger
 from gateway.domain.chain import erase_text
 from gateway.models import ConsentEventRow, Erasure, InboundMessage, OutboundMessage, Review
 
+PENDING = ("queued", "deferred", "sending")  # still to be sent: their text is needed
+
 
 def erase_number(session: Session, number: str, actor: str, now: dt.datetime) -> Erasure:
     """Everything textual held about one number, gone; the erasure itself recorded."""
     ledger.lock_number(session, number, now)
     counts = {
+        "pending_cancelled": _cancel_pending(session, number, now),
         "outbound_bodies": _null(
             session, OutboundMessage.body, OutboundMessage.to_number == number
         ),
@@ -33,6 +36,18 @@ def erase_number(session: Session, number: str, actor: str, now: dt.datetime) ->
     session.add(erasure)
     session.flush()
     return erasure
+
+
+def _cancel_pending(session: Session, number: str, now: dt.datetime) -> int:
+    """A message not yet sent loses its text with the rest: it is blocked, never sent blank."""
+    result = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.to_number == number, OutboundMessage.status.in_(PENDING))
+        .values(
+            status="blocked", outcome="blocked", reason="erased", decided_at=now, updated_at=now
+        )
+    )
+    return int(getattr(result, "rowcount", 0))
 
 
 def _null(session: Session, column: Any, *where: Any) -> int:
@@ -54,16 +69,16 @@ def _erase_evidence(session: Session, number: str) -> int:
     return changed
 
 
-PENDING = ("queued", "deferred", "sending")  # still to be sent: their text is needed
-
-
 def purge_older_than(session: Session, now: dt.datetime, days: int, actor: str) -> Erasure:
     """Retention: bodies and inbound texts older than `days` erased; consent events untouched
     (kept at least six years, with their evidence)."""
     cutoff = now - dt.timedelta(days=days)
     counts = {
         "outbound_bodies": _null(
-            session, OutboundMessage.body, OutboundMessage.created_at < cutoff
+            session,
+            OutboundMessage.body,
+            OutboundMessage.created_at < cutoff,
+            OutboundMessage.status.not_in(PENDING),
         ),
         "inbound_texts": _null(session, InboundMessage.body, InboundMessage.received_at < cutoff),
         "cutoff": cutoff.isoformat(),

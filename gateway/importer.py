@@ -257,6 +257,11 @@ def apply(
     """Record every row the ledger does not hold yet, in the caller's transaction.
 
     `progress(n)` is told each time n more rows are done (recorded or skipped)."""
+    # Every number's lock first, in one order, then the chain's head (inside append): an
+    # inbound STOP holds its number and then asks for the head, so taking a number while
+    # holding the head would deadlock with it.
+    for number in sorted({row.number for row in rows}):
+        ledger.lock_number(session, number, now)
     added = 0
     for row, is_new in _with_news(session, rows):
         if is_new:

@@ -44,9 +44,12 @@ class Inbound:
 def handle(
     session: Session, rules: KeywordRules, message: Inbound, now: dt.datetime, region: str
 ) -> InboundMessage:
-    """Store, classify, apply, decide the reply. A retried MessageSid changes nothing."""
-    if message.received_at is not None:
-        now = message.received_at  # a journaled text counts from when Twilio delivered it
+    """Store, classify, apply, decide the reply. A retried MessageSid changes nothing.
+
+    A journaled or backfilled text (received_at set) counts from when Twilio delivered it —
+    the events occurred then — but is recorded now, and its reply is not recorded as sent:
+    that moment has passed (the webhook answered Twilio with nothing)."""
+    received = message.received_at or now
     seen = session.execute(select(InboundMessage).where(InboundMessage.sid == message.sid))
     if (row := seen.scalar_one_or_none()) is not None:
         return row
@@ -54,17 +57,19 @@ def handle(
         sender = Phone.parse(message.from_number, region).e164
         clinic = Phone.parse(message.to_number, region).e164
     except InvalidPhone:
-        return _store_unusable(session, message, now)
+        return _store_unusable(session, message, received)
     found = classify(message.body, rules, message.opt_out_type)
-    categories = scoped_categories(found, rules, clinic, now.date())
-    row = _store(session, message, sender, clinic, found, categories, now)
+    categories = scoped_categories(found, rules, clinic, received.date())
+    row = _store(session, message, sender, clinic, found, categories, received)
     ledger.lock_number(session, sender, now)
     changed = _apply(session, rules, row, found, categories, now)
     row.event_ids = [e.id for e in changed]
     row.reply = _reply(session, rules, row, found, changed, now)
+    if row.reply and message.received_at is not None:
+        row.reply, row.note = None, "late: no automatic reply was sent"
     row.replied_at = now if row.reply else None
     if found.intent is Intent.REVIEW:
-        _open_review(session, row, now)
+        _open_review(session, row, received)
     session.flush()
     log.info(
         "inbound %s from %s: %s %s events=%s reply=%s",
@@ -175,6 +180,7 @@ def _record(
         action=action,
         source=Source.SMS_KEYWORD,
         actor=row.from_number,
+        occurred_at=row.received_at,
         evidence={
             "inbound_sid": row.sid,
             "text": row.body,

@@ -6,12 +6,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
 import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gateway.inbound import Inbound
+from gateway.db import transaction
+from gateway.inbound import Inbound, store_if_new
+from gateway.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 FILE = "inbound.jsonl"
 
@@ -50,3 +57,35 @@ def replay(folder: Path, handle: Callable[[Inbound], None]) -> int:
 def _message(record: dict[str, Any]) -> Inbound:
     received = record.pop("received_at", None)
     return Inbound(**record, received_at=dt.datetime.fromisoformat(received) if received else None)
+
+
+def replay_pending(runtime: Runtime) -> int:
+    """Replay into the ledger whatever is journaled; each text is applied once (MessageSid)."""
+    if not pending(runtime.settings.journal_dir):
+        return 0
+
+    def apply(message: Inbound) -> None:
+        with transaction(runtime.sessions) as session:
+            store_if_new(
+                session, runtime.rules, message, runtime.clock(), runtime.settings.default_region
+            )
+
+    return replay(runtime.settings.journal_dir, apply)
+
+
+def watch(runtime: Runtime, every: float = 5.0) -> threading.Thread:
+    """A web process's own replayer: a STOP journaled during an outage is applied within
+    seconds of the database answering again, whether or not another text arrives."""
+
+    def loop() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                if count := replay_pending(runtime):
+                    log.warning("replayed %d journaled inbound texts", count)
+            except Exception:  # still down: the journal stays, try again next round
+                log.warning("journal replay failed; retrying in %.0f s", every)
+
+    thread = threading.Thread(target=loop, name="journal-replay", daemon=True)
+    thread.start()
+    return thread

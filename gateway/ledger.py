@@ -154,7 +154,13 @@ def links(session: Session) -> Iterator[chain.Link]:
 
 
 def verify(session: Session) -> chain.Verdict:
-    return chain.verify(links(session))
+    """The chain, and its end against the head row: deleting the newest events shows too."""
+    verdict = chain.verify(links(session))
+    seq, last = head(session)
+    if verdict.ok and (verdict.count, verdict.head) != (seq, last):
+        reason = f"the ledger head says {seq} events; the chain ends after {verdict.count}"
+        return chain.Verdict(verdict.count, verdict.head, verdict.count + 1, reason)
+    return verdict
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,7 @@ def submit(
         idempotency_key=request.idempotency_key,
         request_digest=digest,
     )
+    row.job_id = f"deliver-{row.id}"  # named before it exists: reconcile can tell it is live
     session.add(row)
     session.flush()
     return row, True
@@ -189,6 +190,8 @@ def deliver(
     msg = session.get(OutboundMessage, message_id)
     assert msg is not None and msg.status == "sending"
     ledger.lock_number(session, msg.to_number, now)
+    if msg.body is None:  # erased (a patient's request) before it could go
+        return _finish(session, msg, "blocked", policy.Reason.ERASED, now)
     if msg.send_at is not None and msg.send_at > now:
         return _defer(
             session, msg, policy.Decision(policy.Outcome.DEFER, policy.Reason.OK, msg.send_at), now

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway import ledger
+from gateway.domain import chain
 from gateway.domain.consent import Action, Event, Source
 from gateway.domain.keywords import KeywordRules
 from gateway.domain.proof import RECORDABLE, missing_proof
@@ -48,8 +49,11 @@ def record_consent(
     if source not in RECORDABLE:
         allowed = ", ".join(sorted(RECORDABLE))
         raise Problem(422, "invalid_source", f"source must be one of: {allowed}", "source")
-    if occurred_at is not None and occurred_at > now + dt.timedelta(minutes=5):
+    if occurred_at is not None and occurred_at > now:
+        # A future-dated grant would outrank a STOP that arrives before that time.
         raise Problem(422, "invalid_time", "occurred_at is in the future", "occurred_at")
+    if chain.has_erasure_marker(evidence):
+        raise Problem(422, "invalid", "evidence may not carry erasure markers", "evidence")
     missing = missing_proof(
         requires_grant=rules.categories[category].requires_grant,
         action=action,

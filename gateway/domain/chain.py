@@ -27,24 +27,34 @@ def _canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def field_digest(value: Any) -> str:
-    if isinstance(value, dict) and set(value) == {ERASED}:
+def _is_marker(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {ERASED}
+
+
+def field_digest(key: str, value: Any) -> str:
+    """A field's digest; an erasure marker stands for it only where erasure is allowed, so a
+    marker on any other field (a disclosure, a form id) is tampering and fails the chain."""
+    if key in ERASABLE and _is_marker(value):
         return str(value[ERASED])
     return hashlib.sha256(_canonical_json(value)).hexdigest()
+
+
+def has_erasure_marker(evidence: Mapping[str, Any]) -> bool:
+    return any(_is_marker(value) for value in evidence.values())
 
 
 def evidence_digest(evidence: Mapping[str, Any]) -> str:
     """A digest over each field's own digest, so one field can be erased (replaced by its
     digest) while the rest of the evidence, and the chain, still verify."""
     return hashlib.sha256(
-        _canonical_json({k: field_digest(v) for k, v in evidence.items()})
+        _canonical_json({k: field_digest(k, v) for k, v in evidence.items()})
     ).hexdigest()
 
 
 def erase_text(evidence: Mapping[str, Any]) -> dict[str, Any]:
     """The evidence with its free-text fields replaced by their digests: same evidence_digest."""
     return {
-        key: {ERASED: field_digest(value)} if key in ERASABLE and value is not None else value
+        key: {ERASED: field_digest(key, value)} if key in ERASABLE and value is not None else value
         for key, value in evidence.items()
     }
 

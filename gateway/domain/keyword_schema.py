@@ -34,11 +34,28 @@ _LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]+)?")
 
 
 TOP_KEYS = (
-    "program", "languages", "categories", "senders", "revoke_all_from", "reply_cap_per_hour",
-    "keywords", "carrier_keywords", "filler_words", "phrases", "quoted_instructions",
-    "opt_out_words", "false_positives", "fuzzy", "replies", "disclosures", "quiet_hours",
-    "state_windows", "frequency_caps", "phi_fields", "templates",
-)  # fmt: skip
+    "program",
+    "languages",
+    "categories",
+    "senders",
+    "revoke_all_from",
+    "reply_cap_per_hour",
+    "keywords",
+    "carrier_keywords",
+    "filler_words",
+    "phrases",
+    "quoted_instructions",
+    "opt_out_words",
+    "false_positives",
+    "fuzzy",
+    "replies",
+    "disclosures",
+    "quiet_hours",
+    "state_windows",
+    "frequency_caps",
+    "phi_fields",
+    "templates",
+)
 REQUIRED_TOP_KEYS = ("program", "languages", "categories", "keywords", "replies")
 
 

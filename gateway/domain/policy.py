@@ -36,6 +36,7 @@ class Reason(StrEnum):
     INVALID_NUMBER = "invalid_number"
     CARRIER_BLOCK = "carrier_block"
     PROVIDER_ERROR = "provider_error"
+    ERASED = "erased"  # the patient's erasure took the text before it was sent
 
 
 def narrow(window: TimeWindow, other: TimeWindow | None) -> TimeWindow:

@@ -18,6 +18,8 @@ CHANNEL_EVIDENCE: Mapping[Source, tuple[str, ...]] = {
     Source.FRONT_DESK: ("staff",),
 }
 
+MIN_DISCLOSURE = 20  # "ok" is not a disclosure a patient agreed to
+
 # Sources staff and systems may record through the API; the rest the gateway records itself.
 RECORDABLE = frozenset(
     {Source.WEB_FORM, Source.FRONT_DESK, Source.PAPER_FORM, Source.API, Source.IMPORT}
@@ -35,12 +37,15 @@ def missing_proof(
     """The pieces of evidence a grant lacks; empty when it is provable."""
     if action is not Action.GRANT or not requires_grant:
         return []
-    missing = [key for key in CHANNEL_EVIDENCE.get(source, ()) if _blank(evidence.get(key))]
+    if source not in CHANNEL_EVIDENCE:
+        return [f"a channel that can prove consent ({', '.join(CHANNEL_EVIDENCE)}), not {source}"]
+    missing = [key for key in CHANNEL_EVIDENCE[source] if _blank(evidence.get(key))]
     if source is Source.WEB_FORM and evidence.get("checkbox_unchecked_by_default") is not True:
         missing.append("checkbox_unchecked_by_default must be true")
-    version = evidence.get("disclosure_version")
-    if _blank(evidence.get("disclosure_text")) and version not in disclosures:
-        missing.insert(0, "disclosure_text or a known disclosure_version")
+    version, text = evidence.get("disclosure_version"), evidence.get("disclosure_text")
+    known_version = isinstance(version, str) and version in disclosures
+    if not known_version and not (isinstance(text, str) and len(text.strip()) >= MIN_DISCLOSURE):
+        missing.insert(0, "disclosure_text (the words agreed to) or a known disclosure_version")
     return list(dict.fromkeys(missing))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -32,6 +32,16 @@ class FieldError(Problem):
 
 
 def register(app: Flask) -> None:
+    @app.before_request
+    def _no_nul_characters() -> Response | None:
+        """No text column stores U+0000 (PostgreSQL refuses it): a clear 400, not a 500."""
+        if request.path.startswith("/twilio/"):
+            return None  # Twilio's own fields are cleaned where they are read
+        raw = request.path.encode() + request.query_string + request.get_data()
+        if b"\x00" in raw or b"%00" in raw.lower() or b"\\u0000" in raw:
+            return error(400, "malformed", "the request contains a NUL character")
+        return None
+
     @app.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:
         return error(exc.status, exc.code, exc.message, exc.field)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
+import re
 from typing import Any
 
 from flask import request
@@ -16,10 +18,17 @@ MAX_LIMIT, DEFAULT_LIMIT = 500, 50
 
 
 def json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    try:
+        body = json.loads(request.get_data(), parse_constant=_no_constants)
+    except ValueError:
+        body = None
     if not isinstance(body, dict):
         raise Problem(400, "malformed", "the body must be a JSON object")
     return body
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: no database stores them
 
 
 def phone(value: Any, field: str, region: str) -> str:
@@ -46,9 +55,12 @@ def timestamp(value: Any, field: str) -> dt.datetime | None:
         return None
     try:
         parsed = dt.datetime.fromisoformat(str(value))
-    except ValueError:
+        utc = parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+        if not 1970 <= utc.year <= 9000:
+            raise ValueError("out of range")
+    except (ValueError, OverflowError):
         raise FieldError("invalid_time", "use ISO-8601, e.g. 2026-11-24T18:00:00Z", field) from None
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+    return utc
 
 
 def iso(t: dt.datetime | None) -> str | None:
@@ -57,9 +69,13 @@ def iso(t: dt.datetime | None) -> str | None:
 
 def limit() -> int:
     raw = request.args.get("limit", str(DEFAULT_LIMIT))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    try:
+        size = int(raw, 10) if raw.isascii() else 0
+    except ValueError:
+        size = 0
+    if not 1 <= size <= MAX_LIMIT:
         raise FieldError("invalid", f"limit is 1 to {MAX_LIMIT}", "limit")
-    return int(raw)
+    return size
 
 
 def cursor() -> int | None:
@@ -68,7 +84,10 @@ def cursor() -> int | None:
     if not raw:
         return None
     try:
-        return int(base64.urlsafe_b64decode(raw.encode()).decode())
+        value = int(base64.urlsafe_b64decode(raw.encode()).decode())
+        if not 0 <= value < 2**31:
+            raise ValueError("out of range")
+        return value
     except ValueError:
         raise FieldError("invalid_cursor", "cursor is not one we issued", "cursor") from None
 
@@ -85,6 +104,9 @@ def encode_cursor(last: str) -> str:
 
 def text_cursor(raw: str) -> str:
     try:
-        return base64.urlsafe_b64decode(raw.encode()).decode()
+        value = base64.urlsafe_b64decode(raw.encode()).decode()
     except ValueError:
-        raise FieldError("invalid_cursor", "cursor is not one we issued", "cursor") from None
+        value = ""
+    if not re.fullmatch(r"msg_[0-9A-Z]{26}", value):
+        raise FieldError("invalid_cursor", "cursor is not one we issued", "cursor")
+    return value

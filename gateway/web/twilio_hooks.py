@@ -6,12 +6,13 @@ import datetime as dt
 import logging
 
 from flask import Blueprint, Response, request
-from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from gateway import inbound, journal, outbound
 from gateway.adapters.twilio_sms import twiml, valid_signature
 from gateway.db import transaction
+from gateway.models import InboundMessage
 from gateway.web.context import runtime
 from gateway.web.errors import error
 
@@ -36,16 +37,21 @@ def receive() -> Response:
     if not sid:
         return error(400, "malformed", "MessageSid is required", "MessageSid")
     message = inbound.Inbound(
-        sid=sid,
-        from_number=form.get("From", ""),
-        to_number=form.get("To", ""),
-        body=form.get("Body", ""),
-        opt_out_type=form.get("OptOutType") or None,
+        sid=_clean(sid)[:64],
+        from_number=_clean(form.get("From", ""))[:40],
+        to_number=_clean(form.get("To", ""))[:40],
+        body=_clean(form.get("Body", "")),
+        opt_out_type=_clean(form.get("OptOutType", ""))[:10] or None,
     )
     rt = runtime()
     try:
-        reply = _handle(message)
-    except OperationalError:
+        try:
+            reply = _handle(message)
+        except IntegrityError:
+            # Twilio retried this MessageSid while the first delivery was being handled: the
+            # first one stored it; answer with what it answered.
+            reply = _stored_reply(message.sid)
+    except SQLAlchemyError:
         # SPEC §9: a database outage (or a lock held past the limit) never loses a STOP —
         # journal it (fsync'd) and answer Twilio now; it is replayed when the database answers.
         journal.append(rt.settings.journal_dir, message, rt.clock())
@@ -53,6 +59,10 @@ def receive() -> Response:
         return Response(twiml(None), mimetype="application/xml")
     _replay_journal()
     return Response(twiml(reply), mimetype="application/xml")
+
+
+def _clean(value: str) -> str:
+    return value.replace("\x00", "")
 
 
 def _handle(message: inbound.Inbound) -> str | None:
@@ -66,22 +76,20 @@ def _handle(message: inbound.Inbound) -> str | None:
         return row.reply
 
 
-def _replay_journal() -> None:
-    """The database answers again: take up whatever was journaled meanwhile."""
-    rt = runtime()
-    if not journal.pending(rt.settings.journal_dir):
-        return
-    try:
-        count = journal.replay(rt.settings.journal_dir, _replayed)
-        log.warning("replayed %d journaled inbound texts", count)
-    except Exception:  # the journal stays; the next request or `smsgate inbound replay` retries
-        log.exception("journal replay failed; will retry")
-
-
-def _replayed(message: inbound.Inbound) -> None:
+def _stored_reply(sid: str) -> str | None:
     rt = runtime()
     with transaction(rt.sessions) as session:
-        inbound.store_if_new(session, rt.rules, message, rt.clock(), rt.settings.default_region)
+        found = session.execute(select(InboundMessage.reply).where(InboundMessage.sid == sid))
+        return found.scalar_one()  # NoResultFound (a SQLAlchemyError): journal it instead
+
+
+def _replay_journal() -> None:
+    """The database answers again: take up whatever was journaled meanwhile."""
+    try:
+        if count := journal.replay_pending(runtime()):
+            log.warning("replayed %d journaled inbound texts", count)
+    except Exception:  # the journal stays; the next request or `smsgate inbound replay` retries
+        log.exception("journal replay failed; will retry")
 
 
 @bp.post("/status")
@@ -93,10 +101,9 @@ def status() -> Response:
     sid, state = form.get("MessageSid") or form.get("SmsSid"), form.get("MessageStatus")
     if not sid or not state:
         return error(400, "malformed", "MessageSid and MessageStatus are required")
-    code = form.get("ErrorCode")
+    code = form.get("ErrorCode", "")
+    error_code = int(code) if code.isascii() and code.isdigit() and len(code) < 9 else None
     rt = runtime()
     with transaction(rt.sessions) as session:
-        outbound.record_status(
-            session, sid, state, int(code) if code and code.isdigit() else None, rt.clock()
-        )
+        outbound.record_status(session, _clean(sid)[:64], _clean(state), error_code, rt.clock())
     return Response(status=204)

@@ -83,8 +83,15 @@ def _request(body: dict[str, Any]) -> outbound.Request:
         send_at=params.timestamp(body.get("send_at"), "send_at"),
         sender=sender,
         template=template,
-        idempotency_key=request.headers.get("Idempotency-Key") or None,
+        idempotency_key=_idempotency_key(),
     )
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 200:
+        raise FieldError("invalid", "Idempotency-Key is at most 200 characters", "Idempotency-Key")
+    return key or None
 
 
 @bp.post("")
@@ -109,7 +116,7 @@ def _enqueue(row: OutboundMessage) -> None:
     if queue is None:
         return
     try:
-        queue.deliver(row.id, f"deliver-{row.id}")
+        queue.deliver(row.id, row.job_id or f"deliver-{row.id}")
     except Exception as exc:  # Redis down: the committed row waits for `smsgate reconcile`
         log.error("could not enqueue %s (%s): reconcile will", row.id, type(exc).__name__)
 

@@ -428,3 +428,8 @@ def schedule_job_id(session: Session, message_id: str, until: dt.datetime) -> st
     assert msg is not None
     msg.job_id = f"deliver-{message_id}-at{int(until.timestamp())}"
     return msg.job_id
+
+
+def attempts(session: Session, message_id: str) -> list[SendAttempt]:
+    query = select(SendAttempt).where(SendAttempt.message_id == message_id)
+    return list(session.execute(query.order_by(SendAttempt.id)).scalars())

@@ -129,11 +129,7 @@ def show(message_id: str) -> Response:
         msg = session.get(OutboundMessage, message_id)
         if msg is None:
             raise Problem(404, "not_found", f"no message {message_id}")
-        attempts = list(
-            session.execute(
-                select(SendAttempt).where(SendAttempt.message_id == msg.id).order_by(SendAttempt.id)
-            ).scalars()
-        )
+        attempts = outbound.attempts(session, msg.id)
         touch([msg.to_number])
         return jsonify(message_json(msg, attempts))
 
@@ -179,9 +175,5 @@ def proof(message_id: str) -> Response:
         if msg is None:
             raise Problem(404, "not_found", f"no message {message_id}")
         touch([msg.to_number])
-        attempts = list(
-            session.execute(
-                select(SendAttempt).where(SendAttempt.message_id == msg.id).order_by(SendAttempt.id)
-            ).scalars()
-        )
+        attempts = outbound.attempts(session, msg.id)
         return jsonify(proofs.document(session, msg, message_json(msg, attempts), rt.clock()))

@@ -9,11 +9,11 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway import access, erasure, ledger
+from gateway import access, erasure, ledger, outbound
 from gateway.db import transaction
 from gateway.domain.consent import status_of
 from gateway.exports import event_record
-from gateway.models import Erasure, InboundMessage, OutboundMessage, Review, SendAttempt
+from gateway.models import Erasure, InboundMessage, OutboundMessage, Review
 from gateway.web import params
 from gateway.web.api.inbound import inbound_json
 from gateway.web.api.messages import message_json
@@ -63,7 +63,7 @@ def held_about(session: Session, number: str, now: str | None) -> dict[str, Any]
         },
         "events": [event_record(row) for row in events],
         "inbound": [inbound_json(row) for row in inbound],
-        "messages": [message_json(m, _attempts(session, m.id)) for m in messages],
+        "messages": [message_json(m, outbound.attempts(session, m.id)) for m in messages],
         "reviews": [
             {
                 "id": r.id,
@@ -78,11 +78,6 @@ def held_about(session: Session, number: str, now: str | None) -> dict[str, Any]
             {"at": params.iso(e.at), "actor": e.actor, "counts": e.counts} for e in erasures
         ],
     }
-
-
-def _attempts(session: Session, message_id: str) -> list[SendAttempt]:
-    query = select(SendAttempt).where(SendAttempt.message_id == message_id)
-    return list(session.execute(query.order_by(SendAttempt.id)).scalars())
 
 
 @bp.post("/<path:number>/erase")

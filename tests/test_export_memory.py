@@ -76,4 +76,8 @@ def test_export_memory_does_not_grow_with_the_ledger(
     assert (small_rows, large_rows) == (small, large)
     assert next(csv.reader(io.StringIO(first)))[0] == "id"
     # Ten times the rows; the peak may wobble with allocator noise, not grow with the count.
+    mb = 1e6
+    print(
+        f"\nexport peak: {small} rows {small_peak / mb:.2f} MB, {large}: {large_peak / mb:.2f} MB"
+    )
     assert large_peak < small_peak * 1.5 + 2_000_000, (small_peak, large_peak)

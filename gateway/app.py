@@ -8,7 +8,7 @@ from flask import Flask
 
 from gateway import journal
 from gateway.adapters.keyword_file import load_rules
-from gateway.adapters.rq_queue import Outbox, connect
+from gateway.adapters.rq_queue import LazyOutbox
 from gateway.db import make_engine, session_factory
 from gateway.migrate import require_current
 from gateway.runtime import Runtime
@@ -56,5 +56,5 @@ def build_runtime(settings: Settings) -> Runtime:
         rules=rules,
         engine=engine,
         sessions=session_factory(engine),
-        queue=Outbox(connect(settings.redis_url)),
+        queue=LazyOutbox(settings.redis_url),
     )

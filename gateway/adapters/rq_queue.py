@@ -80,3 +80,17 @@ class Outbox:
         except Exception:  # NoSuchJobError, or a job whose data was lost
             return False
         return job.get_status(refresh=False) in LIVE
+
+
+class LazyOutbox:
+    """Connects on first use: commands and processes that never enqueue never touch Redis
+    (nor start an embedded one)."""
+
+    def __init__(self, redis_url: str | None) -> None:
+        self.redis_url = redis_url
+        self._outbox: Outbox | None = None
+
+    def deliver(self, message_id: str, job_id: str, at: dt.datetime | None = None) -> None:
+        if self._outbox is None:
+            self._outbox = Outbox(connect(self.redis_url))
+        self._outbox.deliver(message_id, job_id, at)

@@ -385,12 +385,21 @@ def _carrier_block(
 
 
 def record_status(
-    session: Session, sid: str, twilio_status: str, error_code: int | None, now: dt.datetime
+    session: Session,
+    sid: str,
+    twilio_status: str,
+    error_code: int | None,
+    now: dt.datetime,
+    *,
+    to: str | None = None,
+    sender: str | None = None,
 ) -> OutboundMessage | None:
     """A delivery callback. Never moves a message backwards (delivered stays delivered)."""
     msg = session.execute(
         select(OutboundMessage).where(OutboundMessage.twilio_sid == sid).with_for_update()
     ).scalar_one_or_none()
+    if msg is None and to and sender:
+        msg = _unknown_for(session, to, sender, sid)
     status = TWILIO_STATES.get(twilio_status)
     if msg is None or status is None:
         return msg
@@ -398,6 +407,26 @@ def record_status(
         msg.status, msg.updated_at = status, now
         _record(session, msg, now, f"callback:{twilio_status}", error_code)
         session.flush()
+    return msg
+
+
+def _unknown_for(session: Session, to: str, sender: str, sid: str) -> OutboundMessage | None:
+    """A send that timed out after leaving (`unknown`, no SID): Twilio's callback says it did
+    reach Twilio, and names it. The oldest such message to that number from that sender."""
+    msg = session.execute(
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.status == "unknown",
+            OutboundMessage.twilio_sid.is_(None),
+            OutboundMessage.to_number == to,
+            OutboundMessage.sender == sender,
+        )
+        .order_by(OutboundMessage.id)
+        .limit(1)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if msg is not None:
+        msg.twilio_sid = sid
     return msg
 
 

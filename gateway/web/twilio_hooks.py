@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 from flask import Blueprint, Response, request
 from sqlalchemy import select, text
@@ -19,6 +20,7 @@ from gateway.web.errors import error
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 INBOUND_LOCK_TIMEOUT = dt.timedelta(seconds=5)
+CALLBACK_WAITS = (0.2, 0.5, 0.0)  # seconds to wait for an unknown SID before trying again
 
 
 def _signed() -> bool:
@@ -104,6 +106,19 @@ def status() -> Response:
     code = form.get("ErrorCode", "")
     error_code = int(code) if code.isascii() and code.isdigit() and len(code) < 9 else None
     rt = runtime()
-    with transaction(rt.sessions) as session:
-        outbound.record_status(session, _clean(sid)[:64], _clean(state), error_code, rt.clock())
+    for wait in CALLBACK_WAITS:
+        with transaction(rt.sessions) as session:
+            found = outbound.record_status(
+                session,
+                _clean(sid)[:64],
+                _clean(state),
+                error_code,
+                rt.clock(),
+                to=_clean(form.get("To", "")),
+                sender=_clean(form.get("From", "")),
+            )
+        if found is not None:
+            break
+        # Twilio can call back before the worker has committed the SID it just received.
+        time.sleep(wait)
     return Response(status=204)

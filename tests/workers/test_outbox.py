@@ -167,3 +167,37 @@ def test_without_credentials_every_decision_is_made_and_nothing_sent(
     assert fetch(ok["id"])["decision"]["reason"] == "ok"
     assert fetch(stopped["id"])["decision"]["reason"] == "opted_out"
     assert twilio.sent == []
+
+
+def test_a_callback_names_a_message_that_timed_out_after_leaving(
+    send, fetch, drain, twilio, client, monkeypatch
+) -> None:
+    import requests
+
+    from gateway.web import twilio_hooks
+
+    monkeypatch.setattr(twilio_hooks, "CALLBACK_WAITS", (0.0,))
+    twilio.answer(requests.ReadTimeout("read timed out"))
+    message = send(PATIENT)
+    drain()
+    assert fetch(message["id"])["status"] == "unknown"
+    sid = "SM" + "7" * 32
+    params = {
+        "MessageSid": sid,
+        "MessageStatus": "delivered",
+        "To": PATIENT,
+        "From": "+12015550100",
+        "AccountSid": "AC" + "1" * 32,
+    }
+    signature = sign(AUTH_TOKEN, f"{BASE_URL}/twilio/status", params)
+    response = client.post("/twilio/status", data=params, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 204
+    resolved = fetch(message["id"])
+    assert (resolved["status"], resolved["twilio_sid"]) == ("delivered", sid)
+
+
+def test_a_callback_for_a_message_we_never_sent_changes_nothing(client, monkeypatch) -> None:
+    from gateway.web import twilio_hooks
+
+    monkeypatch.setattr(twilio_hooks, "CALLBACK_WAITS", (0.0,))
+    assert _status(client, "SM" + "8" * 32, "delivered").status_code == 204

@@ -14,6 +14,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 import click
+from redis.exceptions import RedisError
 
 from gateway import access, erasure, inbound, journal, ledger, outbound, services
 from gateway.cli_import import import_command
@@ -103,6 +104,7 @@ def ledger_show(number: str) -> None:
     e164 = Phone.parse(number, rt.settings.default_region).e164
     with transaction(rt.sessions) as session:
         in_force, events = ledger.current(session, e164), ledger.history(session, e164)
+    _console_read(rt, "ledger.show", (e164,), False)
     click.echo(f"{e164}")
     for name in rt.rules.categories:
         event = in_force.get(name)
@@ -125,6 +127,7 @@ def ledger_verify() -> None:
     rt = _runtime()
     with transaction(rt.sessions) as session:
         verdict = ledger.verify(session)
+    _console_read(rt, "ledger.verify", (), False)
     click.echo(f"events: {verdict.count}\nhead: {verdict.head}")
     if not verdict.ok:
         click.echo(f"FIRST BAD EVENT: {verdict.first_bad_id} ({verdict.reason})")
@@ -181,7 +184,7 @@ def _console_read(rt: Runtime, action: str, numbers: tuple[str, ...], all_number
 
 @ledger_group.command("events")
 @event_filters
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
 @clear_errors
 def ledger_events(limit: int, **filters: str | None) -> None:
     """Ledger events as a table, oldest first."""
@@ -248,7 +251,7 @@ def audit_group() -> None:
 @click.option("--number", default=None)
 @click.option("--since", default=None)
 @click.option("--until", default=None)
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
 @clear_errors
 def audit_access(
     actor: str | None,
@@ -372,6 +375,8 @@ def send(to: str, category: str, body: str, send_at: str | None, sender: str | N
     """Queue a message, as POST /api/v1/messages does."""
     rt = _runtime()
     region = rt.settings.default_region
+    if not _encodable(body):
+        raise click.BadParameter("not valid UTF-8 text", param_hint="--body")
     request = outbound.Request(
         to=Phone.parse(to, region).e164,
         category=category,
@@ -383,8 +388,20 @@ def send(to: str, category: str, body: str, send_at: str | None, sender: str | N
     with transaction(rt.sessions) as session:
         row, _ = outbound.submit(session, rt.rules, request, rt.clock())
     assert rt.queue is not None
-    rt.queue.deliver(row.id, row.job_id or f"deliver-{row.id}")
+    try:
+        rt.queue.deliver(row.id, row.job_id or f"deliver-{row.id}")
+    except RedisError:
+        click.echo(f"{row.id} saved; the queue is down: `smsgate reconcile` will send it", err=True)
+        return
     click.echo(f"{row.id} queued")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def _timestamp(value: str | None, option: str = "--at") -> dt.datetime | None:
@@ -407,8 +424,7 @@ def reconcile() -> None:
     """Re-enqueue messages whose job was lost (Redis restarted or flushed); never twice."""
     from workers import jobs, runtime
 
-    runtime.install(runtime.build(Settings.from_env()))
-    click.echo(f"re-enqueued {jobs.reconcile()} messages")
+    click.echo(f"re-enqueued {jobs.reconcile(runtime.build(Settings.from_env()))} messages")
 
 
 @main.command("dev")
@@ -420,6 +436,7 @@ def dev(port: int) -> None:
     from gateway.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines hold numbers
     settings = Settings.from_env()
     upgrade(make_engine(settings.database_url))
     server = None

@@ -30,7 +30,10 @@ def erase_number(session: Session, number: str, actor: str, now: dt.datetime) ->
         ),
         "inbound_texts": _null(session, InboundMessage.body, InboundMessage.from_number == number),
         "review_notes": _null(session, Review.note, Review.number == number),
-        "event_evidence": _erase_evidence(session, number),
+        "request_digests": _null(
+            session, OutboundMessage.request_digest, OutboundMessage.to_number == number
+        ),
+        "event_evidence": _erase_evidence(session, ConsentEventRow.number == number),
     }
     erasure = Erasure(number=number, at=now, actor=actor, reason="patient_request", counts=counts)
     session.add(erasure)
@@ -58,8 +61,8 @@ def _null(session: Session, column: Any, *where: Any) -> int:
     return int(getattr(result, "rowcount", 0))
 
 
-def _erase_evidence(session: Session, number: str) -> int:
-    rows = session.execute(select(ConsentEventRow).where(ConsentEventRow.number == number))
+def _erase_evidence(session: Session, *where: Any) -> int:
+    rows = session.execute(select(ConsentEventRow).where(*where))
     changed = 0
     for row in rows.scalars():
         erased = erase_text(row.evidence)
@@ -70,8 +73,9 @@ def _erase_evidence(session: Session, number: str) -> int:
 
 
 def purge_older_than(session: Session, now: dt.datetime, days: int, actor: str) -> Erasure:
-    """Retention: bodies and inbound texts older than `days` erased; consent events untouched
-    (kept at least six years, with their evidence)."""
+    """Retention: bodies and inbound texts older than `days` erased the same way as on a
+    patient's request — including the copies in consent events' evidence. The events
+    themselves are never purged (kept at least six years) and the chain still verifies."""
     cutoff = now - dt.timedelta(days=days)
     counts = {
         "outbound_bodies": _null(
@@ -81,6 +85,7 @@ def purge_older_than(session: Session, now: dt.datetime, days: int, actor: str) 
             OutboundMessage.status.not_in(PENDING),
         ),
         "inbound_texts": _null(session, InboundMessage.body, InboundMessage.received_at < cutoff),
+        "event_evidence": _erase_evidence(session, ConsentEventRow.occurred_at < cutoff),
         "cutoff": cutoff.isoformat(),
     }
     erasure = Erasure(number=None, at=now, actor=actor, reason="retention", counts=counts)

@@ -229,7 +229,12 @@ def _occurred_at(text: str, now: dt.datetime) -> dt.datetime:
         example = "2025-03-01 or 2025-03-01T14:30:00-05:00"
         raise ValueError(f"{text!r} is not an ISO-8601 date or time, e.g. {example}") from None
     # A date alone is midnight; a time without an offset is taken as UTC, as the ledger keeps.
-    at = parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+    try:
+        at = parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is out of range") from None
+    if at.year < 1970:
+        raise ValueError(f"{text!r} is before 1970")
     if at > now:
         raise ValueError(f"{at:%Y-%m-%dT%H:%M:%SZ} is in the future")
     return at

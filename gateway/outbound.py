@@ -188,8 +188,12 @@ def deliver(
 ) -> Outcome:
     """Decide now, under the number's lock, and send if allowed. The message was claimed."""
     msg = session.get(OutboundMessage, message_id)
-    assert msg is not None and msg.status == "sending"
+    assert msg is not None
     ledger.lock_number(session, msg.to_number, now)
+    # Re-read under the lock: an erasure (or anything else) committed while we waited wins.
+    session.refresh(msg)
+    if msg.status != "sending":
+        return Outcome(msg.status, msg.reason or "")
     if msg.body is None:  # erased (a patient's request) before it could go
         return _finish(session, msg, "blocked", policy.Reason.ERASED, now)
     if msg.send_at is not None and msg.send_at > now:

@@ -93,7 +93,7 @@ def resolve_review(
     now: dt.datetime,
 ) -> Review:
     """Staff decide a possible opt-out: as an opt-out (ledger events) or no action."""
-    review = session.get(Review, review_id, with_for_update=True)
+    review = session.get(Review, review_id, with_for_update=True) if review_id < 2**31 else None
     if review is None:
         raise Problem(404, "not_found", f"no review {review_id}")
     if review.status != "open":

@@ -156,7 +156,21 @@ def test_dev_sends_in_dry_run_on_the_embedded_defaults(tmp_path: Path) -> None:
         assert message["decision"]["outcome"] == "send" and message["decision"]["reason"] == "ok"
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl-C stops web, worker and Redis together
-        assert process.wait(timeout=20) is not None
+        process.wait(timeout=20)
+    time.sleep(0.5)
+    assert _running_in(tmp_path) == [], "a worker or the embedded Redis outlived Ctrl-C"
+
+
+def _running_in(folder: Path) -> list[str]:
+    """Processes whose working directory is `folder` (the worker and Redis started there)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if (proc / "cwd").resolve().is_relative_to(folder.resolve()):
+                found.append((proc / "cmdline").read_text().replace("\0", " "))
+        except OSError:
+            continue
+    return found
 
 
 def _wait(probe: Any, process: subprocess.Popen[bytes], seconds: float = 60) -> Any:

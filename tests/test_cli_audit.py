@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 from click.testing import CliRunner
@@ -81,12 +82,14 @@ def test_ledger_verify_exits_1_at_the_first_bad_event(cli, runtime: Runtime, eng
 
 def test_console_reads_are_in_the_access_log(cli, runtime: Runtime) -> None:
     stop(runtime, PATIENT)
+    run(cli, "ledger", "show", PATIENT)
+    run(cli, "ledger", "verify")
     run(cli, "ledger", "events", "--number", PATIENT)
     code, out = run(cli, "audit", "access", "--number", PATIENT)
     assert code == 0 and "cli:auditor-ana" in out and "ledger.events" in out
     with transaction(runtime.sessions) as session:
         actions = session.execute(select(AccessLog.action).order_by(AccessLog.id)).scalars().all()
-    assert actions == ["ledger.events", "audit.access"]
+    assert actions == ["ledger.show", "ledger.verify", "ledger.events", "audit.access"]
 
 
 def test_purge_erases_old_texts_and_keeps_consent(cli, runtime: Runtime, clock) -> None:
@@ -114,6 +117,7 @@ def test_purge_erases_old_texts_and_keeps_consent(cli, runtime: Runtime, clock) 
         )
     code, out = run(cli, "purge")
     assert code == 0 and "erased 1 message bodies and 1 inbound texts" in out
+    assert _text_hits_old(runtime) == 0
     with transaction(runtime.sessions) as session:
         texts = dict(session.execute(select(InboundMessage.from_number, InboundMessage.body)).all())
         bodies = set(session.execute(select(OutboundMessage.body)).scalars())
@@ -121,4 +125,35 @@ def test_purge_erases_old_texts_and_keeps_consent(cli, runtime: Runtime, clock) 
         assert ledger.verify(session).ok
     assert texts == {PATIENT: None, OTHER: "please stop texting me"}
     assert bodies == {None, "new reminder"}
-    assert events[0].evidence["text"] == "please stop texting me"  # the legal record stays
+    # The events stay (the legal record), their copy of the old text erased like the rest.
+    assert len(events) == 3 and events[0].evidence["text"] == {"erased": ANY}
+    assert events[0].evidence["inbound_sid"]
+
+
+def _text_hits_old(runtime: Runtime) -> int:
+    from sqlalchemy import Text, cast, func
+
+    from gateway.models import ConsentEventRow
+
+    with transaction(runtime.sessions) as session:
+        query = select(func.count()).where(
+            cast(ConsentEventRow.evidence, Text).like("%please stop%"),
+            ConsentEventRow.number == PATIENT,
+        )
+        return int(session.execute(query).scalar_one())
+
+
+def test_send_with_the_queue_down_keeps_the_message_for_reconcile(cli, runtime) -> None:
+    code, out = run(cli, "send", "--to", PATIENT, "--category", "transactional", "--body", "Hi")
+    assert code == 0 and "smsgate reconcile` will send it" in out
+    with transaction(runtime.sessions) as session:
+        assert session.execute(select(OutboundMessage.status)).scalar_one() == "queued"
+
+
+def test_bad_console_input_is_one_line(cli, runtime) -> None:
+    code, out = run(cli, "ledger", "events", "--limit", "-1")
+    assert code != 0 and "Traceback" not in out
+    code, out = run(cli, "ledger", "export", "-o", "/nonexistent/dir/x.csv")
+    assert code != 0 and "Traceback" not in out
+    code, out = run(cli, "ledger", "events", "--since", "0001-01-01T00:00:00+01:00")
+    assert code != 0 and "Traceback" not in out

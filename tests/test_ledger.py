@@ -176,3 +176,54 @@ def test_concurrent_opt_outs_and_opt_ins_leave_the_state_of_the_last_event(sessi
         "granted" if last.action == "grant" else "revoked",
     )
     assert verdict(sessions) == (True, None)
+
+
+@pytest.mark.postgres_only
+def test_concurrent_stops_and_grants_through_the_requests_end_in_the_last_event(
+    app, tokens, sessions
+) -> None:
+    """The same race through the webhook and the API, as Twilio and the front desk make it."""
+    from tests.conftest import Phone, bearer
+
+    rounds, barrier, errors = 20, threading.Barrier(2), []
+    body = {
+        "number": PATIENT,
+        "category": "marketing",
+        "action": "grant",
+        "source": "paper_form",
+        "evidence": {"disclosure_version": "mkt-2026-01", "form_id": "F", "staff": "a"},
+    }
+
+    def patient() -> None:
+        phone = Phone(app.test_client())
+        barrier.wait()
+        for i in range(rounds):
+            response = phone.text("STOP", sid=f"SM{i:032x}")
+            if response.status_code != 200:
+                errors.append(response.status_code)
+
+    def front_desk() -> None:
+        client = app.test_client()
+        barrier.wait()
+        for _ in range(rounds):
+            response = client.post(
+                "/api/v1/consent", headers=bearer(tokens["front_desk"]), json=body
+            )
+            if response.status_code != 201:
+                errors.append(response.status_code)
+
+    threads = [threading.Thread(target=patient), threading.Thread(target=front_desk)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with transaction(sessions) as session:
+        events = ledger.history(session, PATIENT, "marketing")
+        state = session.execute(
+            select(ConsentStateRow).where(ConsentStateRow.category == "marketing")
+        ).scalar_one()
+        assert ledger.verify(session).ok
+    last = max(events, key=lambda e: e.order)
+    assert state.event_id == last.id
+    assert state.status == ("granted" if last.action == "grant" else "revoked")

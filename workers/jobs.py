@@ -10,7 +10,7 @@ from rq import get_current_job
 from gateway import erasure, outbound
 from gateway.adapters.rq_queue import PURGE_EVERY, RECONCILE_EVERY
 from gateway.db import transaction
-from workers.runtime import current
+from workers.runtime import WorkerRuntime, current
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,9 @@ def deliver(message_id: str) -> str:
     return result.status
 
 
-def reconcile() -> int:
+def reconcile(rt: WorkerRuntime | None = None) -> int:
     """Re-enqueue messages whose job was lost (Redis restarted or flushed); never twice."""
-    rt = current()
+    rt = rt or current()
     now = rt.clock()
     count = 0
     with transaction(rt.sessions) as session:

@@ -24,6 +24,10 @@ def json_body() -> dict[str, Any]:
         body = None
     if not isinstance(body, dict):
         raise Problem(400, "malformed", "the body must be a JSON object")
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (\ud800): no database can store it
+        raise Problem(400, "malformed", "the body is not valid Unicode text") from None
     return body
 
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from gateway import inbound, journal
+from gateway.db import transaction
 from tests.conftest import CLINIC, PATIENT, Clock, Phone
 from workers import jobs
 
@@ -158,3 +159,56 @@ def test_a_webhook_body_with_a_nul_character_is_stored_without_it(
     assert phone.text("ST\x00OP").status_code == 200
     item = client.get("/api/v1/inbound", headers=auth("admin")).get_json()["items"][0]
     assert item["body"] == "STOP" and item["intent"] == "opt_out"
+
+
+def test_lone_surrogates_and_huge_ids_are_client_errors(client, auth) -> None:
+    body = '{"to": "+12015550123", "body": "x\\ud800", "category": "transactional"}'
+    response = client.post(
+        "/api/v1/messages",
+        data=body,
+        headers={**auth("front_desk"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    big = client.post(
+        "/api/v1/reviews/9999999999", headers=auth("admin"), json={"resolution": "opt_out"}
+    )
+    assert big.status_code == 404
+
+
+@pytest.mark.postgres_only
+def test_an_erasure_committed_while_a_worker_waits_wins(
+    client, auth, runtime, worker, twilio, clock: Clock
+) -> None:
+    import threading
+
+    from gateway import erasure, outbound
+
+    message = client.post(
+        "/api/v1/messages",
+        headers=auth("front_desk"),
+        json={"to": PATIENT, "body": "SECRET knee", "category": "transactional"},
+    ).get_json()
+    with transaction(runtime.sessions) as session:
+        assert outbound.claim(session, message["id"], clock.now)
+    results: list[Any] = []
+    with runtime.sessions() as eraser:
+        eraser.begin()
+        erasure.erase_number(eraser, PATIENT, "token:admin", clock.now)  # holds the number
+        worker_thread = threading.Thread(
+            target=lambda: results.append(_deliver(runtime, worker, message["id"], clock.now))
+        )
+        worker_thread.start()
+        worker_thread.join(timeout=0.5)
+        assert worker_thread.is_alive()  # waiting for the number's lock
+        eraser.commit()
+    worker_thread.join(timeout=10)
+    assert twilio.sent == []
+    done = client.get(f"/api/v1/messages/{message['id']}", headers=auth("admin")).get_json()
+    assert (done["status"], done["body"]) == ("blocked", None)
+
+
+def _deliver(runtime: Any, worker: Any, message_id: str, now: dt.datetime) -> Any:
+    from gateway import outbound
+
+    with transaction(runtime.sessions) as session:
+        return outbound.deliver(session, runtime.rules, worker.sender, message_id, now)

@@ -201,3 +201,48 @@ def test_a_callback_for_a_message_we_never_sent_changes_nothing(client, monkeypa
 
     monkeypatch.setattr(twilio_hooks, "CALLBACK_WAITS", (0.0,))
     assert _status(client, "SM" + "8" * 32, "delivered").status_code == 204
+
+
+def test_smsgate_reconcile_after_a_flush_sends_each_once(
+    send, fetch, drain, twilio, redis, engine, monkeypatch, tmp_path
+) -> None:
+    from click.testing import CliRunner
+
+    from gateway.adapters.rq_queue import embedded_url
+    from gateway.cli import main
+    from tests.conftest import ROOT
+
+    url = embedded_url(redis) or str(redis.connection_pool.connection_kwargs.get("path", ""))
+    if not url:
+        kwargs = redis.connection_pool.connection_kwargs
+        url = f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"
+    monkeypatch.setenv("REDIS_URL", url)
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("KEYWORDS_FILE", str(ROOT / "keywords.yml"))
+    monkeypatch.chdir(tmp_path)
+    ids = [send(n)["id"] for n in [PATIENT, *OTHERS]]  # queued on the (fake) clock's day
+    redis.flushdb()
+    first = CliRunner().invoke(main, ["reconcile"])
+    assert first.exit_code == 0 and "re-enqueued 4 messages" in first.output, first.output
+    again = CliRunner().invoke(main, ["reconcile"])
+    assert "re-enqueued 0 messages" in again.output
+    drain()
+    assert sorted(m["To"] for m in twilio.sent) == sorted([PATIENT, *OTHERS])
+    assert {fetch(i)["status"] for i in ids} == {"sent"}
+
+
+def test_no_log_line_on_the_outbound_path_holds_a_number_or_a_body(
+    send, fetch, drain, twilio, client, auth, caplog
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    message = send(PATIENT, "Your knee surgery follow-up is Monday")
+    drain()
+    fetch(message["id"])
+    client.get(f"/api/v1/consent/{PATIENT}", headers=auth("auditor"))
+    client.get(f"/api/v1/messages/{message['id']}/proof", headers=auth("auditor"))
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert message["id"] in logged  # the worker did log its work
+    for needle in ("2015550123", "knee surgery"):
+        assert needle not in logged

@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -65,7 +65,6 @@ class Request:
     sender: str | None = None
     template: str | None = None
     idempotency_key: str | None = None
-    fields: dict[str, Any] = field(default_factory=dict)
 
     def digest(self) -> str:
         canonical = [

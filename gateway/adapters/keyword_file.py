@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from gateway.adapters.spelling import dictionary_for
 from gateway.domain.keywords import KeyPath, KeywordRules, KeywordsError, Problem, Severity
 
 Lines = dict[KeyPath, int]
@@ -68,12 +69,20 @@ def check(path: str | Path) -> tuple[KeywordRules | None, list[str]]:
     return rules, [problem.format(str(path)) for problem in problems]
 
 
+def rules_from(data: Mapping[str, Any]) -> KeywordRules:
+    """Rules from an already parsed mapping, with the real-word dictionary of its languages."""
+    languages = data.get("languages")
+    return KeywordRules.from_mapping(
+        data, dictionary_for(languages if isinstance(languages, list) else [])
+    )
+
+
 def _evaluate(path: str | Path) -> tuple[KeywordRules | None, list[FileProblem]]:
     """Read and validate; every problem of the file, in line order."""
     data, lines, duplicates = _read(Path(path), str(path))
     rules: KeywordRules | None
     try:
-        rules = KeywordRules.from_mapping(data)
+        rules = rules_from(data)
         found = rules.warnings
     except KeywordsError as exc:
         rules, found = None, tuple(exc.problems)

@@ -1,26 +1,47 @@
 """Classifying one inbound text (SPEC §5.4). PURE.
 
-The steps run from the surest reading to the loosest; opt-out wins over everything else.
+The steps run from the surest reading to the loosest: the whole text as a keyword, then as a
+keyword despite typos, then sentence by sentence for its structure (`reading`). Opt-out wins
+over everything else in one message, and over the answer to our own question.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from gateway.domain.fuzzy import fuzzy_keyword
 from gateway.domain.keyword_index import Keyword, KeywordIndex
 from gateway.domain.keyword_rules import KeywordRules
-from gateway.domain.normalise import WORDS, folded, plain, visible
-from gateway.domain.rules import Classification, Intent, TextRule
+from gateway.domain.normalise import WORDS, compacted, folded, folded_cased, plain, visible
+from gateway.domain.reading import Clause, Reading, is_decline, read_clause
+from gateway.domain.rules import Classification, Intent
+from gateway.domain.vocabulary import Phrase, Thing, tokens
 
 _STOP_SIGNS = frozenset({"🛑"})
 _PRIORITY = {Intent.OPT_OUT: 0, Intent.OPT_IN: 1, Intent.HELP: 2}
+# Sentences end at these; so do emoji and other symbols ("STOP 🛑 who is this").
+_SENTENCE_END = re.compile(r"[.!?;\n]+(?:\s|$)")
+_CLAUSE_END = re.compile(
+    r"([.!?;\n]+|[,/()\[\]{}\"“”«»]|\s[-–—]+\s|[^\w\s'’*&#@$%+-]|\b(?:but|pero|mais)\b)"
+)
 
 
-def classify(text: str, rules: KeywordRules, opt_out_type: str | None = None) -> Classification:
-    """What the patient's text asks for. Opt-out wins over everything else in one message."""
+def classify(
+    text: str,
+    rules: KeywordRules,
+    opt_out_type: str | None = None,
+    answers: Mapping[str, str] | None = None,
+) -> Classification:
+    """What the patient's text asks for. Opt-out wins over everything else in one message.
+
+    `answers`: the replies our last text to this number asked for ({"C": "confirm"}); a
+    text that is one of them is that answer — unless it is an opt-out."""
     local = _read_text(text, rules)
+    if answers and local.intent is not Intent.OPT_OUT:
+        local = _answer(text, rules, answers) or local
     return _with_carrier_verdict(local, rules, opt_out_type)
 
 
@@ -33,20 +54,26 @@ def _read_text(text: str, rules: KeywordRules) -> Classification:
     loose = folded(text)
     steps: tuple[Callable[[], Classification | None], ...] = (
         lambda: _stop_sign(text, rules),
-        lambda: _keyword_sequence(exact, index),
-        lambda: fuzzy_keyword(loose, rules),
-        lambda: _quoted_instruction(loose, rules),
+        lambda: _keyword_sequence(WORDS.findall(exact), index.sequences, index.longest),
+        lambda: _keyword_sequence(tokens(loose), index.folded_sequences, index.longest),
+        lambda: _keyword_sequence(_despaced(tokens(loose)), index.folded_sequences, index.longest),
+        lambda: _keyword_to_quit(loose, index),
+        lambda: _reaction(text, rules),
+        lambda: _fuzzy(loose, rules),
+        lambda: _quoted_instruction(text, loose, rules),
         lambda: _phrase(loose, rules),
     )
     for step in steps:
         found = step()
         if found is not None:
             return found
-    return _opt_out_word(loose, rules)
+    return _read_sentences(text, rules)
 
 
 def _stop_sign(text: str, rules: KeywordRules) -> Classification | None:
     """🛑 alone (or repeated) reads as STOP."""
+    if "🛑" not in text:
+        return None
     marks = {ch for ch in visible(text) if not ch.isspace() and not _is_punctuation(ch)}
     group = rules.main_group(Intent.OPT_OUT)
     if not marks or not marks <= _STOP_SIGNS or group is None:
@@ -58,21 +85,12 @@ def _is_punctuation(ch: str) -> bool:
     return unicodedata.category(ch).startswith("P")
 
 
-def _keyword_sequence(exact: str, index: KeywordIndex) -> Classification | None:
-    """Only keywords and polite words ("STOP please", "HELP STOP"): the strongest one wins."""
-    tokens = WORDS.findall(exact)
-    found: list[Keyword] = []
-    position, longest = 0, index.longest_sequence
-    while position < len(tokens):
-        for size in range(min(longest, len(tokens) - position), 0, -1):
-            key = tuple(tokens[position : position + size])
-            if key in index.sequences:
-                if (keyword := index.sequences[key]) is not None:
-                    found.append(keyword)
-                position += size
-                break
-        else:
-            return None
+def _keyword_sequence(
+    words: list[str], sequences: Mapping[tuple[str, ...], Keyword | None], longest: int
+) -> Classification | None:
+    """Only keywords and polite words ("STOP please", "HELP STOP"), perhaps a code after them
+    ("STOP 12345"): the strongest keyword wins."""
+    found = _keywords_in(words, sequences, longest)
     if not found:
         return None
     best = min(found, key=lambda k: _PRIORITY[k.group.intent])
@@ -83,16 +101,120 @@ def _keyword_sequence(exact: str, index: KeywordIndex) -> Classification | None:
     )
 
 
-def _quoted_instruction(loose: str, rules: KeywordRules) -> Classification | None:
-    """An echoed "Reply STOP to unsubscribe" is not a request, and is never answered (loops)."""
-    for rule in rules.quoted_instructions:
-        if rule.pattern.search(loose):
-            return Classification(Intent.REVIEW, (), rule.language, "quoted_instruction", False)
+def _keywords_in(
+    words: list[str], sequences: Mapping[tuple[str, ...], Keyword | None], longest: int
+) -> list[Keyword]:
+    while words and words[-1].isdigit():
+        words = words[:-1]  # a campaign code or a date after the keyword
+    found: list[Keyword] = []
+    position = 0
+    while position < len(words):
+        for size in range(min(longest, len(words) - position), 0, -1):
+            key = tuple(words[position : position + size])
+            if key in sequences:
+                if (keyword := sequences[key]) is not None:
+                    found.append(keyword)
+                position += size
+                break
+        else:
+            return []
+    return found
+
+
+def _despaced(words: list[str]) -> list[str]:
+    """ "s t o p please" -> "stop please": letters typed apart read as one word."""
+    joined: list[str] = []
+    for word in words:
+        if len(word) == 1 and joined and joined[-1].isalpha() and _spaced(joined[-1], words):
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined if len(joined) < len(words) else []
+
+
+def _spaced(last: str, words: list[str]) -> bool:
+    return sum(len(w) == 1 for w in words) >= 3 and (len(last) == 1 or last.isalpha())
+
+
+def _fuzzy(loose: str, rules: KeywordRules) -> Classification | None:
+    """A keyword despite typos — unless the whole text is a phrase the reading lists name
+    ("cancelalo" is not CANCEL ALL)."""
+    found = fuzzy_keyword(loose, rules)
+    if found is None:
+        return None
+    words = tokens(loose)
+    phrase = any(v.is_phrase(words, [False] * len(words)) for v in rules.vocabularies)
+    return None if phrase else found
+
+
+def _keyword_to_quit(loose: str, index: KeywordIndex) -> Classification | None:
+    """ "STOP to quit", "stop2quit": the patient types the instruction they read."""
+    compact = compacted(loose)
+    if len(loose.split()) > 4:
+        return None
+    for joint in ("to", "2"):
+        at = compact.find(joint)
+        while at > 0:
+            first = index.compact.get(compact[:at])
+            then = index.compact.get(compact[at + len(joint) :])
+            if _both_opt_outs(first, then):
+                assert first is not None
+                return first.read("keyword_to_quit")
+            at = compact.find(joint, at + 1)
+    return None
+
+
+def _both_opt_outs(first: Keyword | None, then: Keyword | None) -> bool:
+    return (
+        first is not None
+        and then is not None
+        and first.group.intent is then.group.intent is Intent.OPT_OUT
+    )
+
+
+def _reaction(text: str, rules: KeywordRules) -> Classification | None:
+    """`Liked "Reply STOP to opt out"` quotes our own text: not the patient's words."""
+    head = folded_cased(text).casefold()
+    for language, prefix in rules.index.reactions:
+        if prefix.match(head):
+            return Classification(Intent.NONE, (), language, f"reaction:{language}", False)
+    return None
+
+
+def _quoted_instruction(text: str, loose: str, rules: KeywordRules) -> Classification | None:
+    """An echoed "Reply STOP to unsubscribe" is not a request, and is never answered (loops);
+    what the text says in its other sentences still counts, and so does a complaint ("I
+    texted STOP to opt out and still get texts")."""
+    sentences = _SENTENCE_END.split(loose)
+    quoted = [s for s in sentences if any(r.pattern.search(s) for r in rules.quoted_instructions)]
+    if not quoted:
+        return None
+    matched = next(r for r in rules.quoted_instructions if r.pattern.search(quoted[0]))
+    complaint = _complaint(loose, rules)
+    if complaint is not None:
+        return complaint
+    beside = _read_sentences(". ".join(s for s in sentences if s not in quoted), rules)
+    if beside.intent is Intent.OPT_OUT:
+        return beside
+    why = "only quotes opt-out instructions (an auto-reply or a pasted notice)"
+    return Classification(
+        Intent.REVIEW, (), matched.language, "quoted_instruction", False, why, "opt_out"
+    )
+
+
+def _complaint(loose: str, rules: KeywordRules) -> Classification | None:
+    for clause in _clauses(loose):
+        for vocab in rules.vocabularies:
+            if vocab.phrase_in(clause.words, clause.names, Phrase.COMPLAINT):
+                rule = f"reading:{vocab.language}:already_asked"
+                return Classification(
+                    Intent.OPT_OUT, _main_scope(rules, Intent.OPT_OUT), vocab.language, rule, False
+                )
     return None
 
 
 def _phrase(loose: str, rules: KeywordRules) -> Classification | None:
-    """Free-text opt-outs: FCC §64.1200(a)(10) "any reasonable means"."""
+    """The clinic's own opt-out patterns, if keywords.yml has any (`phrases:`)."""
     for rule in rules.phrases:
         if rule.pattern.search(loose):
             scope = rule.scope or _main_scope(rules, Intent.OPT_OUT)
@@ -102,42 +224,160 @@ def _phrase(loose: str, rules: KeywordRules) -> Classification | None:
     return None
 
 
-def _opt_out_word(loose: str, rules: KeywordRules) -> Classification:
-    """An opt-out word in another sentence: `none` only when every such word is explained."""
-    words = _opt_out_word_spans(loose, rules)
-    if not words:
+# --- sentence by sentence -----------------------------------------------------------------
+
+
+def _read_sentences(text: str, rules: KeywordRules) -> Classification:
+    """Each clause read on its own; opt-out wins, then review, then the rest."""
+    readings: list[tuple[Reading, str]] = []
+    text = text.replace("🛑", " STOP. ")  # the stop sign beside other words is a STOP too
+    clauses = list(_clauses(_without_false_positives(text, rules)))
+    declines = padding = 0
+    for clause in clauses:
+        bare = _unpadded(clause, rules)
+        if not bare.words:
+            padding += 1  # "ok", "thanks!": nothing either way
+        elif found := _clause_keyword(clause, rules) or _clause_structure(clause, rules):
+            readings.append(found)
+        elif any(is_decline(bare, v) for v in rules.vocabularies):
+            declines += 1
+    best = max(readings, key=lambda r: r[0].strength, default=None)
+    nothing_else = best is None or best[0].intent is Intent.NONE
+    if nothing_else and declines and declines + padding == len(clauses):
+        return _decline(clauses, rules)
+    if best is None:
         return Classification(Intent.NONE, (), rules.default_language, "none", False)
-    explained = [(span, rule) for span, rule in _false_positive_spans(loose, rules)]
-    for (start, end), language, word in words:
-        if not any(a <= start and end <= b for (a, b), _ in explained):
-            rule = f"opt_out_word:{language}:{word}"
-            return Classification(Intent.REVIEW, (), language, rule, False)
-    (start, end), _, _ = words[0]
-    covering = next(rule for (a, b), rule in explained if a <= start and end <= b)
-    rule_name = f"false_positive:{covering.language}:{covering.id}"
-    return Classification(Intent.NONE, (), covering.language, rule_name, False)
+    reading, language = best
+    opt_outs = [r for r, _ in readings if r.intent is Intent.OPT_OUT]
+    if opt_outs and all(r.vague for r in opt_outs) and _only_promos_named(clauses, rules):
+        reading = replace(reading, scope=("marketing",))  # "…offers, stop sending them"
+        readings = [(reading, language)]
+    return _classification(reading, language, readings, rules)
 
 
-def _opt_out_word_spans(loose: str, rules: KeywordRules) -> list[tuple[tuple[int, int], str, str]]:
-    found: dict[tuple[int, int], tuple[str, str]] = {}
-    for language, pattern in rules.index.opt_out_words:
-        for match in pattern.finditer(loose):
-            found.setdefault(match.span(), (language, " ".join(match.group(0).split())))
-    return [(span, lang, word) for span, (lang, word) in sorted(found.items())]
+def _only_promos_named(clauses: list[Clause], rules: KeywordRules) -> bool:
+    named = {
+        vocab.thing_at(clause.words, j)[0]
+        for clause in clauses
+        for vocab in rules.vocabularies
+        for j in range(len(clause.words))
+    }
+    return Thing.MARKETING in named and not named & {Thing.CARE, Thing.ALL, Thing.MESSAGES}
 
 
-def _false_positive_spans(
-    loose: str, rules: KeywordRules
-) -> Iterator[tuple[tuple[int, int], TextRule]]:
+def _classification(
+    reading: Reading, language: str, readings: list[tuple[Reading, str]], rules: KeywordRules
+) -> Classification:
+    scope: tuple[str, ...] = ()
+    if reading.intent is Intent.OPT_OUT:
+        words = [w for r, _ in readings if r.intent is Intent.OPT_OUT for w in _scope_of(r, rules)]
+        scope = tuple(dict.fromkeys(words))
+    elif reading.intent is Intent.OPT_IN:
+        scope = reading.scope or _main_scope(rules, Intent.OPT_IN)
+    return Classification(
+        reading.intent, scope, language, reading.rule, False, reading.why, reading.review
+    )
+
+
+def _scope_of(reading: Reading, rules: KeywordRules) -> tuple[str, ...]:
+    return reading.scope or _main_scope(rules, Intent.OPT_OUT)
+
+
+def _clause_keyword(clause: Clause, rules: KeywordRules) -> tuple[Reading, str] | None:
+    """A clause that is a keyword ("Is this a scam? STOP"): opt-out and help count anywhere;
+    an opt-in word counts only as the whole text ("Yes, see you then" confirms a visit)."""
+    found = _keywords_in(clause.words, rules.index.folded_sequences, rules.index.longest)
+    if not found:
+        return None
+    best = min(found, key=lambda k: _PRIORITY[k.group.intent])
+    rule = f"keyword:{best.language}:{best.word}"
+    if best.group.intent is Intent.OPT_IN:
+        return Reading(Intent.NONE, rule), best.language
+    if clause.question and best.group.intent is Intent.OPT_OUT:
+        why = f"'{best.word}' asked as a question"
+        return Reading(Intent.REVIEW, rule, (), why, "opt_out"), best.language
+    scope = tuple(dict.fromkeys(s for k in found if k.group is best.group for s in k.group.scope))
+    return Reading(best.group.intent, rule, scope), best.language
+
+
+def _clause_structure(clause: Clause, rules: KeywordRules) -> tuple[Reading, str] | None:
+    best: tuple[Reading, str] | None = None
+    for vocab in rules.vocabularies:
+        found = read_clause(clause, vocab)
+        if found is not None and (best is None or found.strength > best[0].strength):
+            best = (found, vocab.language)
+    return best
+
+
+def _clauses(text: str) -> list[Clause]:
+    parts = _CLAUSE_END.split(folded_cased(text))
+    found = []
+    for i in range(0, len(parts), 2):
+        raw = tokens(parts[i])
+        if not raw:
+            continue
+        end = parts[i + 1] if i + 1 < len(parts) else ""
+        words = [w.casefold() for w in raw]
+        names = [w[:1].isupper() and w[1:2].islower() for w in raw]
+        found.append(Clause(words, names, question="?" in (end or "")))
+    return found
+
+
+def _without_false_positives(text: str, rules: KeywordRules) -> str:
+    """The clinic's own "this is not an opt-out" patterns (`false_positives:`), removed."""
+    if not rules.false_positives:
+        return text
+    loose = folded(text)
     for rule in rules.false_positives:
-        for match in rule.pattern.finditer(loose):
-            yield match.span(), rule
+        loose = rule.pattern.sub(" , ", loose)
+    return loose
+
+
+def _decline(clauses: list[Clause], rules: KeywordRules) -> Classification:
+    """Only "no", "not interested" (polite words allowed): a person decides."""
+    language = next(
+        (
+            v.language
+            for c in clauses
+            for v in rules.vocabularies
+            if is_decline(_unpadded(c, rules), v)
+        ),
+        rules.default_language,
+    )
+    why = "a short no with no question of ours to answer: maybe an opt-out"
+    rule = f"reading:{language}:decline"
+    return Classification(Intent.REVIEW, (), language, rule, False, why, "opt_out")
+
+
+def _unpadded(clause: Clause, rules: KeywordRules) -> Clause:
+    kept = [i for i, w in enumerate(clause.words) if (w,) not in rules.index.fillers]
+    if not kept:
+        return Clause([], [], clause.question)
+    return Clause([clause.words[i] for i in kept], [clause.names[i] for i in kept], clause.question)
 
 
 def _main_scope(rules: KeywordRules, intent: Intent) -> tuple[str, ...]:
     group = rules.main_group(intent)
     return group.scope if group is not None else ("sender",)
 
+
+# --- answers to our own question -----------------------------------------------------------
+
+
+def _answer(text: str, rules: KeywordRules, answers: Mapping[str, str]) -> Classification | None:
+    """ "C" after "Reply C to confirm": the answer, with polite words around it allowed."""
+    words = [w for w in WORDS.findall(plain(text)) if (w,) not in rules.index.fillers]
+    said = " ".join(words)
+    for key, value in answers.items():
+        if plain(key) == said:
+            rule = f"answer:{key}"
+            return Classification(
+                Intent.ANSWER, (), rules.default_language, rule, False, answer=value
+            )
+    return None
+
+
+# --- Twilio's own reading --------------------------------------------------------------------
 
 _CARRIER_INTENTS = {"STOP": Intent.OPT_OUT, "START": Intent.OPT_IN, "HELP": Intent.HELP}
 

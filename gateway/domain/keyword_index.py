@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from gateway.domain.normalise import WORDS, compacted, folded, plain, squeezed
 from gateway.domain.rules import Classification, Intent, KeywordGroup
+from gateway.domain.vocabulary import tokens
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,15 @@ class Keyword:
 class KeywordIndex:
     exact: dict[str, Keyword] = field(default_factory=dict)
     sequences: dict[tuple[str, ...], Keyword | None] = field(default_factory=dict)
+    # The same, as words of the folded text (no accents, look-alikes mapped): for clauses.
+    folded_sequences: dict[tuple[str, ...], Keyword | None] = field(default_factory=dict)
+    fillers: set[tuple[str, ...]] = field(default_factory=set)
+    reactions: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+    longest: int = 0  # words in the longest keyword or filler
     compact: dict[str, Keyword] = field(default_factory=dict)
     squeezed: dict[str, list[Keyword]] = field(default_factory=dict)
-    typo_targets: list[tuple[str, Keyword]] = field(default_factory=list)
+    typo_targets: dict[int, list[tuple[str, Keyword]]] = field(default_factory=dict)  # by length
     main: dict[Intent, KeywordGroup] = field(default_factory=dict)
-    opt_out_words: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -38,38 +43,56 @@ class KeywordIndex:
         groups: Iterable[KeywordGroup],
         carrier_keywords: frozenset[str],
         filler_words: Mapping[str, tuple[str, ...]],
-        opt_out_words: Mapping[str, tuple[str, ...]],
+        reactions: Mapping[str, tuple[str, ...]],
         fuzzy_min_length: int,
+        languages: Iterable[str],
     ) -> KeywordIndex:
-        index = cls()
+        index, switched_on = cls(), set(languages)
         for group in groups:
             index.main.setdefault(group.intent, group)
             for language, words in group.words.items():
                 for word in words:
                     standard = plain(word) in carrier_keywords
-                    index.add(Keyword(group, language, word, standard), fuzzy_min_length)
+                    keyword = Keyword(group, language, word, standard)
+                    index.add(keyword, fuzzy_min_length, fuzzy=language in switched_on)
         for words in filler_words.values():
             for word in words:
                 index.sequences.setdefault(tuple(WORDS.findall(plain(word))), None)
-        for language, words in opt_out_words.items():
-            index.opt_out_words.append((language, _word_pattern(words)))
-        return index
+                index.folded_sequences.setdefault(tuple(tokens(folded(word))), None)
+                index.fillers.add(tuple(WORDS.findall(plain(word))))
+        for language, prefixes in reactions.items():
+            index.reactions.append((language, _reaction_pattern(prefixes)))
+        return index.finish()
 
-    def add(self, keyword: Keyword, min_length: int) -> None:
+    def add(self, keyword: Keyword, min_length: int, *, fuzzy: bool) -> None:
+        """Every keyword is read exactly; only those of the languages switched on through
+        typos and look-alikes (French AIDE must not make "side" a typo)."""
         self.exact.setdefault(plain(keyword.word), keyword)
         self.sequences[tuple(WORDS.findall(plain(keyword.word)))] = keyword
+        self.folded_sequences.setdefault(tuple(tokens(folded(keyword.word))), keyword)
+        if not fuzzy:
+            return
         compact = compacted(folded(keyword.word))
         self.compact.setdefault(compact, keyword)
         self.squeezed.setdefault(squeezed(compact), []).append(keyword)
         if len(compact) >= min_length:
-            self.typo_targets.append((compact, keyword))
+            self.typo_targets.setdefault(len(compact), []).append((compact, keyword))
 
-    @property
-    def longest_sequence(self) -> int:
-        return max((len(k) for k in self.sequences), default=0)
+    def finish(self) -> KeywordIndex:
+        self.longest = max((len(k) for k in (*self.sequences, *self.folded_sequences)), default=0)
+        return self
 
 
-def _word_pattern(words: Iterable[str]) -> re.Pattern[str]:
-    forms = sorted({folded(w) for w in words if folded(w)}, key=len, reverse=True)
-    alternatives = "|".join(re.escape(w).replace(r"\ ", r"[\s-]+") for w in forms)
-    return re.compile(rf"\b(?:{alternatives})\b" if forms else r"(?!)")
+_QUOTE = "\"“”«‘'"
+_MEDIA = r"(?:an?\s+)?(?:image|photo|picture|attachment|video|movie|sticker|gif|imagen|foto)"
+
+
+def _reaction_pattern(prefixes: Iterable[str]) -> re.Pattern[str]:
+    """`Liked “…”`, `Reacted 👍 to “…”`, `Loved an image`: a reaction, not words of its own."""
+    forms = sorted({" ".join(folded(p).split()) for p in prefixes if folded(p)}, key=len)
+    names = "|".join(re.escape(f).replace(r"\ ", r"\s+") for f in reversed(forms))
+    quoted = rf"[^{_QUOTE}\n]{{0,24}}[{_QUOTE}]"
+    emoji_to = rf"[^\w\s]{{1,8}}\s+to\s+[{_QUOTE}]"  # Android: 👍 to “…”
+    if not forms:
+        return re.compile(emoji_to)
+    return re.compile(rf"\s*(?:(?:{names})(?:{quoted}|\s+{_MEDIA}\s*$)|{emoji_to})")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from gateway.domain.rules import (
     TextRule,
     TimeWindow,
 )
+from gateway.domain.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,9 @@ class KeywordRules:
     phrases: tuple[TextRule, ...] = ()
     quoted_instructions: tuple[TextRule, ...] = ()
     false_positives: tuple[TextRule, ...] = ()
-    opt_out_words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    vocabularies: tuple[Vocabulary, ...] = ()  # sentence reading, one per language switched on
+    reactions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    answer_window_hours: int = 72
     fuzzy_min_length: int = 4
     real_words: frozenset[str] = frozenset()
     replies: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -57,18 +60,24 @@ class KeywordRules:
             self.keyword_groups,
             self.carrier_keywords,
             self.filler_words,
-            self.opt_out_words,
+            self.reactions,
             self.fuzzy_min_length,
+            self.languages,
         )
         object.__setattr__(self, "_index", index)
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> KeywordRules:
-        """Build and validate; raises KeywordsError listing every problem found."""
+    def from_mapping(
+        cls, data: Mapping[str, Any], dictionary: Callable[[str], bool] | None = None
+    ) -> KeywordRules:
+        """Build and validate; raises KeywordsError listing every problem found.
+
+        `dictionary` says whether a word is a real word in one of the languages (the adapter
+        asks a maintained word list): a typo of a keyword that is a real word goes to review."""
         # The schema builds KeywordRules, so it is imported here, when first needed.
         from gateway.domain.keyword_schema import read_rules
 
-        return read_rules(data)
+        return read_rules(data, dictionary)
 
     @property
     def index(self) -> KeywordIndex:

@@ -6,15 +6,17 @@ Clinic staff edit the file by hand, so `read_rules` reports all problems togethe
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from gateway.domain.fuzzy import dictionary_words
 from gateway.domain.keyword_rules import KeywordRules
-from gateway.domain.rules import KeyPath, KeywordsError
+from gateway.domain.normalise import plain
+from gateway.domain.rules import Intent, KeyPath, KeywordsError
 from gateway.domain.schema_patterns import keyword_alternation, read_text_rules
-from gateway.domain.schema_reader import Reader, describe
+from gateway.domain.schema_reader import LANGUAGE, Reader, describe
+from gateway.domain.schema_reading import read_reactions, read_vocabularies
 from gateway.domain.schema_replies import read_replies, warn_long_replies
 from gateway.domain.schema_senders import read_categories, read_program, read_senders
 from gateway.domain.schema_sending import (
@@ -30,9 +32,6 @@ from gateway.domain.schema_words import (
     read_word_lists,
 )
 
-_LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]+)?")
-
-
 TOP_KEYS = (
     "program",
     "languages",
@@ -43,11 +42,13 @@ TOP_KEYS = (
     "keywords",
     "carrier_keywords",
     "filler_words",
+    "reading",
     "phrases",
     "quoted_instructions",
-    "opt_out_words",
+    "reactions",
     "false_positives",
     "fuzzy",
+    "answer_window_hours",
     "replies",
     "disclosures",
     "quiet_hours",
@@ -59,7 +60,9 @@ TOP_KEYS = (
 REQUIRED_TOP_KEYS = ("program", "languages", "categories", "keywords", "replies")
 
 
-def read_rules(data: Mapping[str, Any]) -> KeywordRules:
+def read_rules(
+    data: Mapping[str, Any], dictionary: Callable[[str], bool] | None = None
+) -> KeywordRules:
     reader = Reader()
     top = reader.mapping(data, (), TOP_KEYS, REQUIRED_TOP_KEYS)
     languages = _languages(reader, top.get("languages"))
@@ -68,6 +71,7 @@ def read_rules(data: Mapping[str, Any]) -> KeywordRules:
     keyword_pattern = keyword_alternation(groups)
     program = read_program(reader, top.get("program"), languages)
     fuzzy = reader.mapping(top.get("fuzzy", {}), ("fuzzy",), ("min_length", "real_words"))
+    min_length = reader.integer(fuzzy.get("min_length", 4), ("fuzzy", "min_length"), 3, 4)
     replies = read_replies(reader, top.get("replies"), languages)
     phi_fields = frozenset(reader.texts(top.get("phi_fields"), ("phi_fields",)))
     rules = KeywordRules(
@@ -82,7 +86,9 @@ def read_rules(data: Mapping[str, Any]) -> KeywordRules:
         program=program,
         keyword_groups=groups,
         carrier_keywords=read_carrier_keywords(reader, top.get("carrier_keywords"), groups),
-        filler_words=read_word_lists(reader, top.get("filler_words"), ("filler_words",), languages),
+        filler_words=read_word_lists(
+            reader, top.get("filler_words"), ("filler_words",), languages, switched_off=True
+        ),
         phrases=read_text_rules(reader, top, "phrases", languages, categories, keyword_pattern),
         quoted_instructions=read_text_rules(
             reader, top, "quoted_instructions", languages, categories, keyword_pattern
@@ -90,11 +96,14 @@ def read_rules(data: Mapping[str, Any]) -> KeywordRules:
         false_positives=read_text_rules(
             reader, top, "false_positives", languages, categories, keyword_pattern
         ),
-        opt_out_words=read_word_lists(
-            reader, top.get("opt_out_words"), ("opt_out_words",), languages
+        vocabularies=read_vocabularies(reader, top.get("reading"), languages),
+        reactions=read_reactions(reader, top.get("reactions"), languages),
+        answer_window_hours=reader.integer(
+            top.get("answer_window_hours", 72), ("answer_window_hours",), 1, 72
         ),
-        fuzzy_min_length=reader.integer(fuzzy.get("min_length", 4), ("fuzzy", "min_length"), 3, 4),
-        real_words=read_real_words(reader, fuzzy.get("real_words"), languages, groups),
+        fuzzy_min_length=min_length,
+        real_words=read_real_words(reader, fuzzy.get("real_words"), languages, groups)
+        | dictionary_words(groups, languages, min_length, dictionary),
         replies=replies,
         quiet_hours=read_quiet_hours(reader, top.get("quiet_hours"), categories),
         state_windows=read_state_windows(reader, top.get("state_windows")),
@@ -103,16 +112,29 @@ def read_rules(data: Mapping[str, Any]) -> KeywordRules:
         templates=read_templates(reader, top.get("templates"), categories, phi_fields),
     )
     warn_long_replies(reader, rules)
+    _refuse_opt_out_answers(reader, rules)
     if reader.failed:
         raise KeywordsError(reader.problems)
     return replace(rules, warnings=tuple(reader.problems))
+
+
+def _refuse_opt_out_answers(reader: Reader, rules: KeywordRules) -> None:
+    """An opt-out always wins over an answer, so "CANCEL: decline" could never be read."""
+    for template in rules.templates.values():
+        for key in template.answers:
+            keyword = rules.index.exact.get(plain(key))
+            if keyword is not None and keyword.group.intent is Intent.OPT_OUT:
+                reader.error(
+                    ("templates", template.name, "answers", key),
+                    f"'{key}' is an opt-out keyword: it always opts out, never answers",
+                )
 
 
 def _languages(reader: Reader, value: Any) -> tuple[str, ...]:
     path: KeyPath = ("languages",)
     names = reader.texts(value, path)
     for i, name in enumerate(names):
-        if not _LANGUAGE.fullmatch(name):
+        if not LANGUAGE.fullmatch(name):
             reader.error((*path, i), f"'{name}' is not a language code like en or es")
     if value is not None and not names:
         reader.error(path, "list at least one language; the first is the default")

@@ -155,10 +155,14 @@ def _trim(text: str) -> str:
     return text[start:end]
 
 
+_MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 def strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text)
-    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFC", kept)
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFC", _MARKS.sub("", unicodedata.normalize("NFD", text)))
 
 
 def visible(text: str) -> str:
@@ -177,9 +181,15 @@ def folded(text: str) -> str:
     return plain(strip_accents(mapped.casefold()))
 
 
+def folded_cased(text: str) -> str:
+    """Like `folded` but keeping case and punctuation: for finding sentences and names."""
+    mapped = visible(text).translate(_LOOK_ALIKES).translate(_APOSTROPHES)
+    return strip_accents(mapped)
+
+
 def compacted(text: str) -> str:
     """Letters and digits only: "s.t.o.p" and "s t o p" read as "stop"."""
-    return "".join(ch for ch in text if ch.isalnum())
+    return _NOT_ALNUM.sub("", text)
 
 
 def squeezed(text: str) -> str:

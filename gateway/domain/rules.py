@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
@@ -16,6 +16,7 @@ class Intent(StrEnum):
     HELP = "help"
     REVIEW = "review"
     NONE = "none"
+    ANSWER = "answer"  # the answer to a question our last text asked ("Reply C to confirm")
 
 
 SCOPE_WORDS = ("sender", "all")  # scope words besides category names
@@ -124,6 +125,8 @@ class Template:
     text: str
     fields: tuple[str, ...]
     phi_fields: tuple[str, ...]
+    # The replies it asks for: {"C": "confirm", "NO": "decline"} (keys as written).
+    answers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,3 +136,6 @@ class Classification:
     language: str
     rule: str  # names what matched, e.g. "keyword:en:STOP"
     standard: bool  # a standard keyword (carrier answers it itself when carrier_replies)
+    why: str = ""  # for a review: why a person should look
+    review: str = ""  # the review's kind: "opt_out" (maybe one) or "wrong_number"
+    answer: str | None = None  # read as the answer a template asked for ("confirm")

@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.domain.normalise import folded, strip_accents
 from gateway.domain.rules import CategoryRule, KeyPath, KeywordGroup, TextRule
-from gateway.domain.schema_reader import Reader, describe
+from gateway.domain.schema_reader import LANGUAGE, Reader, describe
 from gateway.domain.schema_words import read_scope
 
 
@@ -48,8 +48,8 @@ def read_text_rules(
 
 
 def _language(reader: Reader, value: Any, path: KeyPath, languages: Sequence[str]) -> str | None:
-    if value in languages:
-        return str(value)
+    if value in languages or (isinstance(value, str) and LANGUAGE.fullmatch(value)):
+        return str(value)  # a rule of a language not switched on still reads its texts
     reader.error(path, f"unknown language {describe(value)}; configured: {', '.join(languages)}")
     return None
 

@@ -11,6 +11,7 @@ from typing import Any
 from gateway.domain.rules import KeyPath, Problem
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)|24:00")
+LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]+)?")
 
 
 class Reader:
@@ -91,15 +92,34 @@ class Reader:
         return dt.time.max if value == "24:00" else dt.time.fromisoformat(value)
 
     def language_map(
-        self, value: Any, path: KeyPath, languages: Sequence[str], *, every: bool
+        self,
+        value: Any,
+        path: KeyPath,
+        languages: Sequence[str],
+        *,
+        every: bool,
+        switched_off: bool = False,
     ) -> dict[str, Any]:
-        """A mapping keyed by configured languages; `every`: all of them must be there."""
-        found = self.mapping(value, path, keys=languages) if languages else {}
-        if every and isinstance(value, Mapping):
+        """A mapping keyed by languages; `every`: all configured ones must be there.
+
+        A language the file ships but does not list under `languages` (French, off by default)
+        is allowed and left out — or kept, with `switched_off`."""
+        if not isinstance(value, Mapping):
+            self.mapping(value, path)
+            return {}
+        for key in value:
+            if key not in languages and not (isinstance(key, str) and LANGUAGE.fullmatch(key)):
+                known = joined(languages)
+                self.error((*path, str(key)), f"unknown key; expected a language ({known})")
+        if every:
             for language in languages:
                 if language not in value:
                     self.error(path, f"missing language '{language}'")
-        return {k: v for k, v in found.items() if k in languages}
+        return {
+            k: v
+            for k, v in value.items()
+            if k in languages or (switched_off and isinstance(k, str) and LANGUAGE.fullmatch(k))
+        }
 
 
 def describe(value: Any) -> str:

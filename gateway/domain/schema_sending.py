@@ -109,7 +109,7 @@ def _template(
     categories: Mapping[str, CategoryRule],
     phi: frozenset[str],
 ) -> Template | None:
-    spec = reader.mapping(body, where, ("category", "text", "phi"), ("category", "text"))
+    spec = reader.mapping(body, where, ("category", "text", "phi", "answers"), ("category", "text"))
     category = (
         reader.text(spec.get("category"), (*where, "category")) if "category" in spec else None
     )
@@ -134,4 +134,17 @@ def _template(
             f"a {category} template may not use protected health information: "
             + ", ".join(phi_used),
         )
-    return Template(name, category, text, fields, phi_used)
+    answers = _answers(reader, spec.get("answers"), (*where, "answers"))
+    return Template(name, category, text, fields, phi_used, answers)
+
+
+def _answers(reader: Reader, value: Any, path: KeyPath) -> dict[str, str]:
+    """The replies a template asks for: {"C": "confirm"}; a key is read like a keyword."""
+    found: dict[str, str] = {}
+    for key, meaning in reader.mapping(value or {}, path).items():
+        where = (*path, str(key))
+        if not isinstance(key, str) or not key.strip():
+            reader.error(where, 'write the answer as text in quotes, e.g. "NO"')
+        elif (text := reader.text(meaning, where)) is not None:
+            found[key] = text
+    return found

@@ -50,7 +50,11 @@ def _keyword_group(
     scope = read_scope(reader, spec.get("scope"), (*where, "scope"), categories)
     if intent in (Intent.OPT_OUT, Intent.OPT_IN) and not scope and "scope" not in spec:
         reader.error(where, "missing required key 'scope' (what the keyword revokes or grants)")
-    words = read_word_lists(reader, spec.get("words"), (*where, "words"), languages)
+    # Every language's keywords are read, even one not switched on: a revocation in French
+    # is a revocation (it is answered in the default language).
+    words = read_word_lists(
+        reader, spec.get("words"), (*where, "words"), languages, switched_off=True
+    )
     for language, listed in words.items():
         for j, word in enumerate(listed):
             if plain(word) != " ".join(word.casefold().split()):
@@ -95,9 +99,16 @@ def _note_duplicate_words(
 
 
 def read_word_lists(
-    reader: Reader, value: Any, path: KeyPath, languages: Sequence[str]
+    reader: Reader,
+    value: Any,
+    path: KeyPath,
+    languages: Sequence[str],
+    *,
+    switched_off: bool = False,
 ) -> dict[str, tuple[str, ...]]:
-    found = reader.language_map(value or {}, path, languages, every=False)
+    found = reader.language_map(
+        value or {}, path, languages, every=False, switched_off=switched_off
+    )
     return {k: tuple(reader.texts(v, (*path, k))) for k, v in found.items()}
 
 

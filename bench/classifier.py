@@ -1,0 +1,87 @@
+"""How the classifier reads the labelled corpus, beside Twilio's exact-match rule.
+
+    .venv/bin/python bench/classifier.py [--all]
+
+Prints agreement, opt-outs missed (read as `none`), opt-outs sent to review, false opt-outs
+and the review rate for both readings, every disagreement of ours (--all: Twilio's too), and
+texts per second on one core (the classifier runs on the webhook's hot path).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gateway.adapters.keyword_file import load_rules
+from gateway.domain.keywords import classify, scoped_categories
+from tests.corpus import Score, Verdict, load, score
+
+SHARED = "+12015550100"  # the shipped sender: it carries every category
+TODAY = dt.date(2026, 11, 24)  # before revoke_all_from, so scopes are the keywords' own
+
+# Twilio's default keywords (Advanced Opt-Out off): the whole body, any case, trimmed.
+TWILIO = {
+    **dict.fromkeys(["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"], "opt_out"),
+    **dict.fromkeys(["REVOKE", "OPTOUT"], "opt_out"),
+    **dict.fromkeys(["START", "YES", "UNSTOP"], "opt_in"),
+    **dict.fromkeys(["HELP", "INFO"], "help"),
+}
+BOTH = "marketing,transactional"
+
+
+def twilio(text: str) -> Verdict:
+    intent = TWILIO.get(text.strip().upper(), "none")
+    return Verdict(intent, BOTH if intent in ("opt_out", "opt_in") else "-", "exact")
+
+
+def ours(path: Path | None = None) -> tuple[object, object]:
+    rules = load_rules(path or Path(__file__).resolve().parents[1] / "keywords.yml")
+
+    def read(text: str) -> Verdict:
+        found = classify(text, rules)
+        scope = ",".join(scoped_categories(found, rules, SHARED, TODAY)) or "-"
+        return Verdict(str(found.intent), scope, found.rule)
+
+    return rules, read
+
+
+def report(name: str, result: Score) -> None:
+    print(
+        f"{name:<10} agreement {result.agreement:7.2%}  missed (none) {result.missed:3}  "
+        f"opt-outs to review {result.missed_to_review:3}  false opt-outs "
+        f"{result.false_opt_outs:3}  review rate {result.review_rate:6.2%}"
+    )
+
+
+def main(argv: list[str]) -> int:
+    cases = load()
+    _, read = ours()
+    mine, theirs = score(cases, read), score(cases, twilio)  # type: ignore[arg-type]
+    print(f"{len(cases)} labelled texts (tests/corpus/inbound.tsv)\n")
+    report("smsgate", mine)
+    report("twilio", theirs)
+    lists = [("smsgate", mine)] + ([("twilio", theirs)] if "--all" in argv else [])
+    for name, result in lists:
+        print(f"\n{name}: {len(result.disagreements)} disagreements (line, expected -> read)")
+        for case, verdict in result.disagreements:
+            print(
+                f"  {case.line:4} {case.intent}/{case.scope} -> {verdict.intent}/{verdict.scope}"
+                f"  [{verdict.rule}]  {case.text}"
+            )
+    texts = [case.text for case in cases]
+    start, rounds = time.process_time(), 0
+    while time.process_time() - start < 2.0:
+        for text in texts:
+            read(text)  # type: ignore[operator]
+        rounds += 1
+    rate = rounds * len(texts) / (time.process_time() - start)
+    print(f"\nspeed: {rate:,.0f} texts per second of CPU on one core")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

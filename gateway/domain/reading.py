@@ -1,0 +1,422 @@
+"""Reading one clause of a patient's text for its structure (SPEC §5.4). PURE.
+
+Who is asked to stop what: an opt-out verb (stop, cancel…), whether it is negated ("don't
+stop"), and its object — our texts ("stop texting me", "remove me from your list") or
+something else ("stop taking ibuprofen", "cancel my appointment", "stop by at 3"). The object
+also sets the scope: all/everything → all, promos → marketing, texts/me/reminders → the STOP
+keyword's scope. The word lists come from keywords.yml (`reading:`), one `Vocabulary` per
+language; the grammar is here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gateway.domain.fuzzy import one_slip
+from gateway.domain.rules import Intent
+from gateway.domain.vocabulary import Phrase, Role, Thing, Vocabulary
+
+_NEGATION_REACH = 5  # words a negation may stand before its verb: "don't you ever stop"
+_OBJECT_REACH = 6  # words after the verb searched for its object
+_FUNCTION_ROLES = (Role.LEAD, Role.MORE, Role.NEGATION, Role.LINK, Role.RECEIVE, Role.SUBJECT)
+_KINDS_OF_TEXTS = (Thing.MESSAGES, Thing.MARKETING, Thing.CARE, Thing.ALL)
+
+
+class Object(StrEnum):
+    """What the verb ends, beyond the vocabulary's things."""
+
+    NOTHING = "nothing"  # the clause ends with the verb: "please stop"
+    VISIT = "visit"  # "stop by", "stop in at 3"
+    OTHER = "other"  # something that is not our texts: "cancel my appointment"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one clause says, in one language."""
+
+    intent: Intent
+    rule: str
+    scope: tuple[str, ...] = ()  # scope words: "all", "marketing", or () for the STOP scope
+    why: str = ""
+    review: str = ""  # the review's kind: opt_out (maybe one) or wrong_number
+    vague: bool = False  # an opt-out of "them", "it", "this": another clause may say what
+
+    @property
+    def strength(self) -> int:
+        return _STRENGTH[self.intent]
+
+
+_STRENGTH = {Intent.OPT_OUT: 5, Intent.REVIEW: 4, Intent.OPT_IN: 3, Intent.HELP: 2}
+_STRENGTH[Intent.NONE] = 1
+
+
+@dataclass(frozen=True)
+class Clause:
+    words: list[str]
+    names: list[bool]  # the word was capitalised (a name: "this isn't Maria")
+    question: bool
+
+
+def read_clause(clause: Clause, vocab: Vocabulary) -> Reading | None:
+    """The strongest reading of the clause in this language; None when nothing applies."""
+    words, lang = clause.words, vocab.language
+    if vocab.cues.isdisjoint(words):
+        return None
+    if vocab.phrase_in(words, clause.names, Phrase.DISMISSAL):
+        return Reading(Intent.OPT_OUT, f"reading:{lang}:dismissal")
+    if vocab.phrase_in(words, clause.names, Phrase.COMPLAINT):
+        return Reading(Intent.OPT_OUT, f"reading:{lang}:already_asked")
+    found = _verb_readings(clause, vocab)
+    found += [
+        r
+        for step in (_contact, _dont_want, _no_more, _passive, _start_again)
+        if (r := step(clause, vocab)) is not None
+    ]
+    found += _phrase_readings(clause, vocab)
+    return max(found, key=lambda r: r.strength, default=None)
+
+
+def is_decline(clause: Clause, vocab: Vocabulary) -> bool:
+    """A short "no", "not interested": an opt-out or not, depending on what it answers."""
+    return vocab.phrase_covers(clause.words, clause.names, Phrase.DECLINE)
+
+
+def _phrase_readings(clause: Clause, vocab: Vocabulary) -> list[Reading]:
+    words, names, lang = clause.words, clause.names, vocab.language
+    found = []
+    if vocab.phrase_in(words, names, Phrase.OPT_IN):
+        found.append(Reading(Intent.OPT_IN, f"reading:{lang}:opt_in"))
+    if vocab.phrase_in(words, names, Phrase.WRONG_NUMBER):
+        why = "says this may be the wrong number: consent may belong to a previous holder"
+        rule = f"reading:{lang}:wrong_number"
+        found.append(Reading(Intent.REVIEW, rule, (), why, "wrong_number"))
+    if vocab.phrase_in(words, names, Phrase.SPAM):
+        why = "calls the texts spam or a scam: maybe a request to stop"
+        found.append(Reading(Intent.REVIEW, f"reading:{lang}:spam", (), why, "opt_out"))
+    return found
+
+
+# --- opt-out verbs and their objects -------------------------------------------------------
+
+
+def _verb_readings(clause: Clause, vocab: Vocabulary) -> list[Reading]:
+    words, readings = clause.words, []
+    stops, ends = vocab.role_starts[Role.STOP], vocab.role_starts[Role.END]
+    i = 0
+    while i < len(words):
+        if words[i] not in stops and words[i] not in ends:
+            i += 1
+            continue
+        strong = vocab.role_at(words, i, Role.STOP)
+        size = strong or vocab.role_at(words, i, Role.END)
+        if size:
+            readings.append(_verb(clause, vocab, i, size, strong=bool(strong)))
+        i += size or 1
+    return readings
+
+
+def _verb(clause: Clause, vocab: Vocabulary, i: int, size: int, *, strong: bool) -> Reading:
+    words = clause.words
+    verb = " ".join(words[i : i + size])
+    rule = f"reading:{vocab.language}:{{}}:{verb}"
+    if _is_noun(words, i, i + size, vocab):
+        return Reading(Intent.NONE, rule.format("noun"))
+    if i > 0 and vocab.has(words[i - 1], Role.MENTION):
+        return Reading(Intent.NONE, rule.format("mention"))
+    if _negated(words, i, vocab):
+        return Reading(Intent.NONE, rule.format("negated"))
+    thing, breadth = _object(words, i + size, vocab, strong=strong)
+    if thing is Object.VISIT or thing is Object.OTHER:
+        return Reading(Intent.NONE, rule.format(thing.value))
+    if _wonders(words, i, vocab):
+        why = f"asks when something will '{verb}' rather than asking to stop"
+        return Reading(Intent.REVIEW, rule.format("wonder"), (), why, "opt_out")
+    vague = _vague(words, i + size, vocab)
+    if isinstance(thing, Thing) and thing is not Thing.THIS:
+        scope = _scope(thing, breadth)
+        return Reading(Intent.OPT_OUT, rule.format(thing.value), scope, vague=vague)
+    if thing is Thing.THIS and strong:
+        return Reading(Intent.OPT_OUT, rule.format("this"), vague=True)
+    if thing is Object.NOTHING:
+        subject = _subject(words, i, vocab)
+        if subject in _KINDS_OF_TEXTS:  # "I'd like the text messages to stop"
+            assert isinstance(subject, Thing)
+            return Reading(Intent.OPT_OUT, rule.format("texts_stop"), _scope(subject, False))
+        if subject is Object.OTHER:  # "let's make the pain stop"
+            return Reading(Intent.NONE, rule.format("other_subject"))
+    asked = _is_request(words, i, vocab) and not (clause.question and i == 0)  # not "stop?"
+    if thing is Object.NOTHING and strong and asked:
+        return Reading(Intent.OPT_OUT, rule.format("request"), vague=True)
+    if thing is Thing.THIS:
+        why = f"'{verb}' something unnamed (it, this): maybe the texts, maybe an appointment"
+    else:
+        why = f"'{verb}' without saying what: maybe the texts, maybe something else"
+    return Reading(Intent.REVIEW, rule.format("unclear"), (), why, "opt_out")
+
+
+def _subject(words: list[str], i: int, vocab: Vocabulary) -> Thing | Object | None:
+    """What stands before an object-less verb: "the texts (need to) stop", "the pain stop"."""
+    for j in range(i - 1, -1, -1):
+        thing, _ = vocab.thing_at(words, j)
+        if thing is not None and thing is not Thing.ME:
+            return thing
+        if _content(words[j], vocab) and not vocab.has(words[j], Role.WANT):
+            return Object.OTHER if j == i - 1 else None
+    return None
+
+
+def _vague(words: list[str], start: int, vocab: Vocabulary) -> bool:
+    """ "stop sending them": the texts named only by a pronoun, if at all."""
+    things = {vocab.thing_at(words, j)[0] for j in range(start, len(words))} - {None}
+    return things <= {Thing.THIS, Thing.ME}
+
+
+def _scope(thing: Thing, breadth: bool) -> tuple[str, ...]:
+    if thing is Thing.MARKETING:
+        return ("marketing",)
+    if breadth or thing is Thing.ALL:
+        return ("all",)
+    return ()
+
+
+def _is_noun(words: list[str], i: int, after: int, vocab: Vocabulary) -> bool:
+    """ "bus stop", "a stop", "stop sign": the word names a thing, it asks nothing."""
+    before = i > 0 and vocab.has(words[i - 1], Role.NOUN_BEFORE)
+    return before or (after < len(words) and vocab.has(words[after], Role.NOUN_AFTER))
+
+
+def _negated(words: list[str], i: int, vocab: Vocabulary) -> bool:
+    """A negation before the verb, across only words that leave it in force ("don't ever")."""
+    for j in range(i - 1, max(-1, i - 1 - _NEGATION_REACH), -1):
+        word = words[j]
+        if vocab.has(word, Role.NEGATION):
+            return True
+        if not _passes_negation(word, vocab):
+            return False
+    return False
+
+
+def _passes_negation(word: str, vocab: Vocabulary) -> bool:
+    roles = (Role.LEAD, Role.WANT, Role.RECEIVE, Role.MORE)
+    return any(vocab.has(word, r) for r in roles) or vocab.thing_at([word], 0)[0] is Thing.ME
+
+
+def _is_request(words: list[str], i: int, vocab: Vocabulary) -> bool:
+    """Only polite or leading words before the verb: "ok can you please just stop"."""
+    roles = (Role.LEAD, Role.WANT, Role.SUBJECT)
+    return all(any(vocab.has(w, r) for r in roles) for w in words[:i])
+
+
+def _wonders(words: list[str], i: int, vocab: Vocabulary) -> bool:
+    """ "when will these texts stop?", "cuando van a parar estos mensajes?"."""
+    return any(vocab.has(w, Role.WONDER) for w in words[:i])
+
+
+def _object(
+    words: list[str], start: int, vocab: Vocabulary, *, strong: bool
+) -> tuple[Thing | Object, bool]:
+    """What the verb before `start` ends, and whether "all"/"any" widens it."""
+    found: Thing | None = None
+    breadth = determiner = False
+    j, end = start, min(len(words), start + _OBJECT_REACH)
+    while j < end:
+        word = words[j]
+        thing, size = vocab.thing_at(words, j)
+        if thing is Thing.ALL:
+            breadth, found = True, found or Thing.ALL
+        elif thing is Thing.THIS and j + size < len(words) and _content(words[j + size], vocab):
+            determiner = True  # "this medication": the noun after it decides
+        elif thing is not None:
+            if thing is Thing.LISTS and _compound(words, j + size, vocab):
+                return Object.OTHER, breadth  # "my subscription box"
+            return _narrowed(thing, words, j + size, vocab), breadth
+        elif vocab.role_at(words, j, Role.CONTACT):
+            return _narrowed(Thing.MESSAGES, words, j + 1, vocab), breadth
+        elif j == start and vocab.has(word, Role.VISIT):
+            return Object.VISIT, breadth
+        elif vocab.has(word, Role.NEGATION) or vocab.has(word, Role.SUBJECT):
+            break  # "STOP i moved to another doctor": a new statement
+        elif vocab.has(word, Role.LINK):
+            determiner = determiner or word not in ("from", "off", "out")
+        elif _content(word, vocab) and not _compound(words, j, vocab):
+            return _other(word, vocab, bare=not determiner and j == start, strong=strong), breadth
+        j += size or 1
+    if found is not None:
+        return found, breadth
+    return (Object.OTHER if determiner else Object.NOTHING), breadth
+
+
+def _content(word: str, vocab: Vocabulary) -> bool:
+    """A word that carries meaning (not a polite, leading, linking or filler word)."""
+    return not any(vocab.has(word, role) for role in _FUNCTION_ROLES)
+
+
+def _compound(words: list[str], j: int, vocab: Vocabulary) -> bool:
+    """A word the vocabulary does not know before one it does: "botox ads", "flu reminders"."""
+    return (
+        j + 1 < len(words)
+        and _content(words[j], vocab)
+        and vocab.thing_at(words, j + 1)[0] in (*_KINDS_OF_TEXTS, Thing.LISTS)
+    )
+
+
+def _narrowed(thing: Thing, words: list[str], start: int, vocab: Vocabulary) -> Thing:
+    """ "stop sending me promos", "remove me from the promo list": what kind of texts; promos
+    and reminders both ("all the promos and the reminders") are everything."""
+    kinds = {thing}
+    for j in range(start, min(len(words), start + _OBJECT_REACH)):
+        found, _ = vocab.thing_at(words, j)
+        if found is not None:
+            kinds.add(found)
+        elif vocab.has(words[j], Role.SUBJECT):
+            break
+    if Thing.ALL in kinds or {Thing.MARKETING, Thing.CARE} <= kinds:
+        return Thing.ALL
+    return next((k for k in (Thing.MARKETING, Thing.CARE) if k in kinds), thing)
+
+
+def _other(word: str, vocab: Vocabulary, *, bare: bool, strong: bool) -> Thing | Object:
+    """An object the vocabulary does not know: a slip of "texts" or "texting", or another
+    thing altogether ("stop the bleeding", "quit smoking", "cancel appointment")."""
+    if bare and strong and len(word) > 3:
+        for key, thing in vocab.things.items():
+            if thing is Thing.MESSAGES and len(key) == 1 and one_slip(word, key[0]):
+                return Thing.MESSAGES
+        for key, roles in vocab.roles.items():
+            if Role.CONTACT in roles and len(key) == 1 and one_slip(word, key[0]):
+                return Thing.MESSAGES
+    return Object.OTHER
+
+
+# --- other structures -----------------------------------------------------------------------
+
+
+def _contact(clause: Clause, vocab: Vocabulary) -> Reading | None:
+    """ "don't text me", "never message me again", "no me escriban"; "text me again" opts in."""
+    words, lang = clause.words, vocab.language
+    for i in range(len(words)):
+        size = vocab.role_at(words, i, Role.CONTACT)
+        if not size:
+            continue
+        verb = " ".join(words[i : i + size])
+        if _negated(words, i, vocab) and not _about_someone_else(words, i, vocab):
+            rule = f"reading:{lang}:dont_contact:{verb}"
+            if _sends_something_else(words, i + size, vocab):
+                return Reading(Intent.NONE, rule.replace("dont_contact", "other"))
+            if any(vocab.has(w, Role.RESTRICTION) for w in words[i + size :]):
+                why = "limits when or how to text rather than asking to stop"
+                return Reading(Intent.REVIEW, rule, (), why, "opt_out")
+            thing = _narrowed(Thing.MESSAGES, words, i + size, vocab)
+            return Reading(Intent.OPT_OUT, rule, _scope(thing, False))
+        tail = words[i + size : i + size + 4]
+        if any(vocab.has(w, Role.MORE) for w in tail) and not clause.question:
+            return Reading(Intent.OPT_IN, f"reading:{lang}:contact_again:{verb}")
+    return None
+
+
+def _sends_something_else(words: list[str], start: int, vocab: Vocabulary) -> bool:
+    """ "don't send me the bill", "no me manden más facturas": not our texts."""
+    for j in range(start, min(len(words), start + _OBJECT_REACH)):
+        thing, _ = vocab.thing_at(words, j)
+        if thing is not None:
+            return False
+        if _content(words[j], vocab) and not vocab.has(words[j], Role.RESTRICTION):
+            return not _compound(words, j, vocab)
+    return False
+
+
+def _about_someone_else(words: list[str], i: int, vocab: Vocabulary) -> bool:
+    """ "she doesn't text": a statement about another person, not a request."""
+    return any(vocab.role_at(words, j, Role.THIRD) for j in range(max(0, i - 4), i))
+
+
+def _dont_want(clause: Clause, vocab: Vocabulary) -> Reading | None:
+    """ "I don't want these texts", "no quiero recibir más mensajes"; without the negation,
+    "I want to receive texts" is an opt-in."""
+    words = clause.words
+    for i in range(len(words)):
+        if not vocab.has(words[i], Role.WANT):
+            continue
+        thing = _wanted(words, i + 1, vocab)
+        if thing is None:
+            continue
+        rule = f"reading:{vocab.language}:{{}}:{thing}"
+        if _negated(words, i, vocab):
+            if thing is Thing.THIS:
+                why = "does not want something unnamed (this, it)"
+                return Reading(Intent.REVIEW, rule.format("dont_want"), (), why, "opt_out")
+            return Reading(Intent.OPT_OUT, rule.format("dont_want"), _scope(thing, False))
+        if thing is not Thing.THIS and _receives(words, i + 1, vocab):
+            return Reading(Intent.OPT_IN, rule.format("want"), _scope(thing, False))
+    return None
+
+
+def _wanted(words: list[str], start: int, vocab: Vocabulary) -> Thing | None:
+    for j in range(start, min(len(words), start + 5)):
+        thing, _ = vocab.thing_at(words, j)
+        if thing in _KINDS_OF_TEXTS:
+            return _narrowed(thing, words, j + 1, vocab) if thing is Thing.MESSAGES else thing
+        if thing is Thing.THIS:
+            return thing
+        if _content(words[j], vocab) and not _compound(words, j, vocab):
+            return None
+    return None
+
+
+def _receives(words: list[str], start: int, vocab: Vocabulary) -> bool:
+    return any(vocab.has(w, Role.RECEIVE) for w in words[start : start + 3])
+
+
+def _no_more(clause: Clause, vocab: Vocabulary) -> Reading | None:
+    """ "no more texts", "no promos please", "no más mensajes"."""
+    words = clause.words
+    j = vocab.role_at(words, 0, Role.NO)
+    # A verb's negation before a noun ("not the marketing texts") refuses promotions only.
+    verbal = not j and bool(words) and vocab.has(words[0], Role.NEGATION)
+    if verbal:
+        j = 1
+    if not j:
+        return None
+    while j < len(words) and (vocab.has(words[j], Role.MORE) or vocab.has(words[j], Role.LINK)):
+        j += 1
+    thing = vocab.thing_at(words, j)[0] if j < len(words) else None
+    if thing not in _KINDS_OF_TEXTS or (verbal and thing is not Thing.MARKETING):
+        return None
+    assert thing is not None
+    rule = f"reading:{vocab.language}:no_more:{thing}"
+    if clause.question:
+        why = "asks about texts rather than asking them to stop"
+        return Reading(Intent.REVIEW, rule, (), why, "opt_out")
+    if any(vocab.has(w, Role.RESTRICTION) for w in words[j:]):
+        why = "limits when or how to text rather than asking to stop"
+        return Reading(Intent.REVIEW, rule, (), why, "opt_out")
+    return Reading(Intent.OPT_OUT, rule, _scope(_narrowed(thing, words, j + 1, vocab), False))
+
+
+def _passive(clause: Clause, vocab: Vocabulary) -> Reading | None:
+    """ "I'd like my number removed", "have I been removed from your contacts?"."""
+    words = clause.words
+    for i in range(len(words)):
+        if not vocab.role_at(words, i, Role.PASSIVE) or _negated(words, i, vocab):
+            continue
+        things = {vocab.thing_at(words, j)[0] for j in range(len(words))}
+        me = Thing.ME in things or (words[0] in ("i", "im", "ive") and Thing.LISTS in things)
+        if me and not _about_someone_else(words, i, vocab):
+            return Reading(Intent.OPT_OUT, f"reading:{vocab.language}:passive:{words[i]}")
+    return None
+
+
+def _start_again(clause: Clause, vocab: Vocabulary) -> Reading | None:
+    """ "start texting me again", "resume my texts", "vuelvan a enviarme mensajes"."""
+    words = clause.words
+    for i in range(len(words)):
+        size = vocab.role_at(words, i, Role.START)
+        if not size or _negated(words, i, vocab):
+            continue
+        for j in range(i + size, min(len(words), i + size + 4)):
+            thing = vocab.thing_at(words, j)[0]
+            if vocab.role_at(words, j, Role.CONTACT) or thing in _KINDS_OF_TEXTS:
+                verb = " ".join(words[i : i + size])
+                return Reading(Intent.OPT_IN, f"reading:{vocab.language}:start_again:{verb}")
+    return None

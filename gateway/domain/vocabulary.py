@@ -1,0 +1,208 @@
+"""The words a sentence is read with, per language (keywords.yml `reading:`). PURE.
+
+A `Vocabulary` maps word sequences (one or more tokens) to the roles they play: a negation,
+a verb that ends something, what it ends. `tokens` turns a text into the words these are
+matched against, the same way for the file's lists and for patients' texts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from gateway.domain.normalise import folded
+
+
+class Role(StrEnum):
+    NEGATION = "negations"
+    STOP = "stop_verbs"
+    END = "end_verbs"
+    CONTACT = "contact_verbs"
+    START = "start_verbs"
+    WANT = "want_verbs"
+    RECEIVE = "receive_verbs"
+    MORE = "more_words"
+    LEAD = "lead_words"
+    LINK = "linking_words"
+    SUBJECT = "subject_words"
+    WONDER = "wonder_words"
+    RESTRICTION = "restriction_words"
+    MENTION = "mention_words"
+    THIRD = "third_person"
+    PASSIVE = "passive_words"
+    NO = "no_words"
+    NOUN_BEFORE = "noun_before"
+    NOUN_AFTER = "noun_after"
+    VISIT = "visit_words"
+
+
+class Thing(StrEnum):
+    """What an opt-out verb can end: its object, which also sets the scope."""
+
+    MESSAGES = "messages"
+    ME = "me"
+    LISTS = "lists"
+    THIS = "this"
+    ALL = "all"
+    MARKETING = "marketing"
+    CARE = "care"
+
+
+class Phrase(StrEnum):
+    DISMISSAL = "dismissal"
+    COMPLAINT = "complaint"
+    WRONG_NUMBER = "wrong_number"
+    SPAM = "spam"
+    DECLINE = "decline"
+    OPT_IN = "opt_in"
+
+
+_SHARED_THINGS = frozenset({Thing.MESSAGES, Thing.MARKETING, Thing.CARE})
+NAME = "{name}"  # in a phrase: a capitalised word ("this isn't {name}")
+
+# English contractions lose their apostrophe ("don't" -> "dont"); other apostrophes split
+# words (French "m'écrivez" -> "m ecrivez").
+_CONTRACTION = re.compile(r"(?<=[^\W_])'(?=(?:t|s|m|re|ll|ve|d)\b)")
+_TOKEN = re.compile(r"[^\W\d_]\*+[^\W\d_]*|[^\W_]+")
+
+
+def tokens(text: str) -> list[str]:
+    """Words of an already folded text: lower-case, no accents, masked swearing kept whole."""
+    return _TOKEN.findall(_CONTRACTION.sub("", text.replace("’", "'")))
+
+
+def word_key(entry: str) -> tuple[str, ...]:
+    """A list entry as the tokens it must match ("don't" -> ("dont",))."""
+    if NAME in entry:
+        before, _, after = entry.partition(NAME)
+        return (*word_key(before), NAME, *word_key(after))
+    return tuple(tokens(folded(entry)))
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """One language's reading lists, indexed by first token for a single left-to-right pass."""
+
+    language: str
+    roles: Mapping[tuple[str, ...], frozenset[Role]] = field(default_factory=dict)
+    things: Mapping[tuple[str, ...], Thing] = field(default_factory=dict)
+    phrases: Mapping[str, tuple[tuple[tuple[str, ...], Phrase], ...]] = field(default_factory=dict)
+    # The longest thing entry, and of each role, starting with a word: most words start none.
+    starts: Mapping[str, int] = field(default_factory=dict)
+    role_starts: Mapping[Role, Mapping[str, int]] = field(default_factory=dict)
+    # Words without which a clause says nothing to this vocabulary (a quick pass).
+    cues: frozenset[str] = frozenset()
+
+    def sharing(self, others: Iterable[Vocabulary]) -> Vocabulary:
+        """This vocabulary knowing the other languages' names for texts, promos and reminders
+        too: patients mix languages ("no more mensajes", "stop las promociones")."""
+        shared = dict(self.things)
+        for other in others:
+            for key, thing in other.things.items():
+                if thing in _SHARED_THINGS or (thing is Thing.ME and len(key) > 1):
+                    shared.setdefault(key, thing)
+        return replace(self, things=shared, starts=_starts(shared))
+
+    @classmethod
+    def build(
+        cls,
+        language: str,
+        roles: Mapping[Role, Iterable[str]],
+        things: Mapping[Thing, Iterable[str]],
+        phrases: Mapping[Phrase, Iterable[str]],
+    ) -> Vocabulary:
+        role_index: dict[tuple[str, ...], set[Role]] = {}
+        for role, entries in roles.items():
+            for entry in entries:
+                if key := word_key(entry):
+                    role_index.setdefault(key, set()).add(role)
+        thing_index: dict[tuple[str, ...], Thing] = {}
+        for thing, entries in things.items():
+            for entry in entries:
+                if key := word_key(entry):
+                    thing_index.setdefault(key, thing)
+        by_first: dict[str, list[tuple[tuple[str, ...], Phrase]]] = {}
+        for kind, entries in phrases.items():
+            for entry in entries:
+                if key := word_key(entry):
+                    by_first.setdefault(key[0], []).append((key, kind))
+        role_starts = {
+            role: _starts(k for k, v in role_index.items() if role in v) for role in Role
+        }
+        cues = {w for role in _CUE_ROLES for w in role_starts[role]} | set(by_first)
+        return cls(
+            language,
+            {k: frozenset(v) for k, v in role_index.items()},
+            thing_index,
+            {k: tuple(sorted(v, key=lambda p: -len(p[0]))) for k, v in by_first.items()},
+            _starts(thing_index),
+            role_starts,
+            frozenset(cues),
+        )
+
+    def role_at(self, words: list[str], i: int, wanted: Role) -> int:
+        """The length of the longest entry with `wanted` role starting at i (0: none)."""
+        longest = self.role_starts[wanted].get(words[i], 0)
+        for size in range(min(longest, len(words) - i), 0, -1):
+            if wanted in self.roles.get(tuple(words[i : i + size]), ()):
+                return size
+        return 0
+
+    def has(self, word: str, role: Role) -> bool:
+        return role in self.roles.get((word,), ())
+
+    def thing_at(self, words: list[str], i: int) -> tuple[Thing | None, int]:
+        for size in range(min(self.starts.get(words[i], 0), len(words) - i), 0, -1):
+            thing = self.things.get(tuple(words[i : i + size]))
+            if thing is not None:
+                return thing, size
+        return None, 0
+
+    def phrase_in(self, words: list[str], names: list[bool], kind: Phrase) -> bool:
+        """Whether a phrase of that kind occurs in the words (names: capitalised in the text),
+        not negated ("I never said stop", "don't delete my number")."""
+        for i, word in enumerate(words):
+            for key, found in self.phrases.get(word, ()):
+                if found is kind and _matches(key, words, names, i) and not self._denied(words, i):
+                    return True
+        return False
+
+    def _denied(self, words: list[str], i: int) -> bool:
+        return any(self.has(w, Role.NEGATION) for w in words[max(0, i - 2) : i])
+
+    def is_phrase(self, words: list[str], names: list[bool]) -> bool:
+        """Whether the words are exactly one phrase of any kind ("cancelalo", "who dis")."""
+        return any(self.phrase_covers(words, names, kind) for kind in Phrase)
+
+    def phrase_covers(self, words: list[str], names: list[bool], kind: Phrase) -> bool:
+        """Whether the words are exactly one phrase of that kind."""
+        if not words:
+            return False
+        return any(
+            found is kind and len(key) == len(words) and _matches(key, words, names, 0)
+            for key, found in self.phrases.get(words[0], ())
+        )
+
+
+_CUE_ROLES = (Role.STOP, Role.END, Role.CONTACT, Role.WANT, Role.NO, Role.START, Role.PASSIVE)
+
+
+def _starts(keys: Iterable[tuple[str, ...]]) -> dict[str, int]:
+    starts: dict[str, int] = {}
+    for key in keys:
+        starts[key[0]] = max(starts.get(key[0], 0), len(key))
+    return starts
+
+
+def _matches(key: tuple[str, ...], words: list[str], names: list[bool], at: int) -> bool:
+    if at + len(key) > len(words):
+        return False
+    for offset, part in enumerate(key):
+        if part == NAME:
+            if not names[at + offset]:
+                return False
+        elif words[at + offset] != part:
+            return False
+    return True

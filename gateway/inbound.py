@@ -24,7 +24,7 @@ from gateway.domain.keywords import (
     scoped_categories,
 )
 from gateway.domain.phone import InvalidPhone, Phone, mask
-from gateway.models import InboundMessage, Review
+from gateway.models import InboundMessage, OutboundMessage, Review
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,12 @@ def handle(
         clinic = Phone.parse(message.to_number, region).e164
     except InvalidPhone:
         return _store_unusable(session, message, received)
-    found = classify(message.body, rules, message.opt_out_type)
+    asked = _question_pending(session, rules, sender, clinic, received)
+    found = classify(message.body, rules, message.opt_out_type, asked.answers if asked else None)
     categories = scoped_categories(found, rules, clinic, received.date())
     row = _store(session, message, sender, clinic, found, categories, received)
+    if found.intent is Intent.ANSWER and asked is not None:
+        row.answer, row.answer_to = found.answer, asked.message_id
     ledger.lock_number(session, sender, now)
     changed = _apply(session, rules, row, found, categories, now)
     row.event_ids = [e.id for e in changed]
@@ -69,7 +72,7 @@ def handle(
         row.reply, row.note = None, "late: no automatic reply was sent"
     row.replied_at = now if row.reply else None
     if found.intent is Intent.REVIEW:
-        _open_review(session, row, received)
+        _open_review(session, row, found, received)
     session.flush()
     log.info(
         "inbound %s from %s: %s %s events=%s reply=%s",
@@ -81,6 +84,40 @@ def handle(
         bool(row.reply),
     )
     return row
+
+
+@dataclass(frozen=True)
+class Question:
+    """Our last text to the number asked a question: the answers it expects (SPEC §5.8)."""
+
+    message_id: str
+    answers: dict[str, str]
+
+
+def _question_pending(
+    session: Session, rules: KeywordRules, number: str, clinic: str, received: dt.datetime
+) -> Question | None:
+    """The latest message we sent this number from `clinic` within the answer window, when its
+    template asks for answers ("Reply C to confirm or NO to cancel")."""
+    if not any(t.answers for t in rules.templates.values()):
+        return None
+    since = received - dt.timedelta(hours=rules.answer_window_hours)
+    latest = session.execute(
+        select(OutboundMessage.id, OutboundMessage.template, OutboundMessage.sender)
+        .where(
+            OutboundMessage.to_number == number,
+            OutboundMessage.sent_at >= since,
+            OutboundMessage.sent_at <= received,
+        )
+        .order_by(OutboundMessage.sent_at.desc(), OutboundMessage.id.desc())
+        .limit(1)
+    ).first()
+    if latest is None or latest.sender not in (clinic, None) or latest.template is None:
+        return None
+    template = rules.templates.get(latest.template)
+    if template is None or not template.answers:
+        return None
+    return Question(latest.id, dict(template.answers))
 
 
 def store_if_new(
@@ -234,7 +271,9 @@ def review_due(received_at: dt.datetime) -> dt.datetime:
     return dt.datetime.combine(due, dt.time(23, 59, 59), tzinfo=dt.UTC)
 
 
-def _open_review(session: Session, row: InboundMessage, now: dt.datetime) -> None:
+def _open_review(
+    session: Session, row: InboundMessage, found: Classification, now: dt.datetime
+) -> None:
     session.add(
         Review(
             inbound_id=row.id,
@@ -242,6 +281,8 @@ def _open_review(session: Session, row: InboundMessage, now: dt.datetime) -> Non
             received_at=now,
             due_at=review_due(now),
             status="open",
+            kind=found.review or "opt_out",
+            why=found.why[:200] or None,
             event_ids=[],
         )
     )

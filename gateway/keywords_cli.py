@@ -41,6 +41,7 @@ def summary(rules: KeywordRules) -> str:
     words = sum(len(w) for g in rules.keyword_groups for w in g.words.values())
     parts = [
         f"{words} keywords",
+        f"{len(rules.vocabularies)} reading vocabularies",
         f"{len(rules.phrases)} phrase rules",
         f"{len(rules.false_positives)} false-positive rules",
         f"{len(rules.languages)} languages ({', '.join(rules.languages)})",
@@ -62,7 +63,8 @@ def run_classify(
     opt_out_type: str | None = None,
     as_json: bool = True,
 ) -> int:
-    """One line per text: how it is read and which categories it would revoke or grant."""
+    """One line per text: how it is read, which categories it would revoke or grant, the rule
+    that decided and, for a review, why a person should look."""
     for text in texts:
         found = classify(text, rules, opt_out_type)
         row = {
@@ -71,6 +73,8 @@ def run_classify(
             "categories": list(scoped_categories(found, rules, to, today)),
             "language": found.language,
             "rule": found.rule,
+            "why": found.why or None,
+            "review": found.review or None,
         }
         print(json.dumps(row, ensure_ascii=False) if as_json else _as_text(row), file=out)
     return 0
@@ -79,9 +83,9 @@ def run_classify(
 def _as_text(row: Mapping[str, object]) -> str:
     categories = row["categories"]
     names = ",".join(categories) if isinstance(categories, list) else ""
-    return (
-        f"{row['intent']:<8} {names or '-':<26} {row['language']:<3} {row['rule']}  {row['text']!r}"
-    )
+    line = f"{row['intent']:<8} {names or '-':<26} {row['language']:<3} {row['rule']}"
+    why = f"\n         why: {row['why']}" if row["why"] else ""
+    return f"{line}  {row['text']!r}{why}"
 
 
 # --- click wiring --------------------------------------------------------------------------

@@ -78,6 +78,9 @@ class InboundMessage(Base):
     replied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     event_ids: Mapped[list[int]] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(String(200))
+    # Read as the answer to the question of our message `answer_to` ("C" -> "confirm").
+    answer: Mapped[str | None] = mapped_column(String(40))
+    answer_to: Mapped[str | None] = mapped_column(String(40))
 
 
 class Review(Base):
@@ -90,6 +93,9 @@ class Review(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(10), index=True, default="open")
+    # opt_out: maybe a request to stop; wrong_number: maybe no longer the patient's number.
+    kind: Mapped[str] = mapped_column(String(20), default="opt_out", server_default="opt_out")
+    why: Mapped[str | None] = mapped_column(String(200))
     resolution: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
     resolved_by: Mapped[str | None] = mapped_column(String(200))

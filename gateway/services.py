@@ -20,6 +20,8 @@ from gateway.domain.proof import RECORDABLE, missing_proof
 from gateway.models import ApiToken, InboundMessage, Review
 
 ROLES = ("admin", "front_desk", "auditor")
+RESOLUTIONS = ("opt_out", "wrong_number", "no_action")
+WRONG_NUMBER = "number no longer the patient's"
 
 
 class Problem(Exception):
@@ -92,16 +94,20 @@ def resolve_review(
     actor: str,
     now: dt.datetime,
 ) -> Review:
-    """Staff decide a possible opt-out: as an opt-out (ledger events) or no action."""
+    """Staff decide a review: an opt-out (the sender's categories and marketing revoked), a
+    wrong number (every category revoked: consent given by a number's previous holder never
+    covers the new one, FCC §64.1200(m)), or no action."""
     review = session.get(Review, review_id, with_for_update=True) if review_id < 2**31 else None
     if review is None:
         raise Problem(404, "not_found", f"no review {review_id}")
     if review.status != "open":
         raise Problem(409, "already_resolved", f"review {review_id} is already resolved")
-    if resolution not in ("opt_out", "no_action"):
-        raise Problem(422, "invalid_resolution", "resolution is opt_out or no_action", "resolution")
-    if resolution == "opt_out":
-        review.event_ids = _revoke_from_review(session, rules, review, note, actor, now)
+    if resolution not in RESOLUTIONS:
+        allowed = ", ".join(RESOLUTIONS)
+        raise Problem(422, "invalid_resolution", f"resolution is one of {allowed}", "resolution")
+    if resolution != "no_action":
+        everything = resolution == "wrong_number"
+        review.event_ids = _revoke_from_review(session, rules, review, note, actor, now, everything)
     review.status, review.resolution, review.note = "resolved", resolution, note
     review.resolved_by, review.resolved_at = actor, now
     session.flush()
@@ -115,11 +121,15 @@ def _revoke_from_review(
     note: str | None,
     actor: str,
     now: dt.datetime,
+    everything: bool,
 ) -> list[int]:
     inbound = session.get(InboundMessage, review.inbound_id)
     assert inbound is not None
-    scope = rules.sender_categories(inbound.to_number)
+    scope = rules.categories if everything else rules.sender_categories(inbound.to_number)
     categories = sorted({*scope, *(c for c, r in rules.categories.items() if r.requires_grant)})
+    evidence: dict[str, Any] = {"inbound_sid": inbound.sid, "text": inbound.body, "note": note}
+    if everything:
+        evidence["reason"] = WRONG_NUMBER
     events = [
         ledger.append(
             session,
@@ -128,7 +138,7 @@ def _revoke_from_review(
             action=Action.REVOKE,
             source=Source.REVIEW,
             actor=actor,
-            evidence={"inbound_sid": inbound.sid, "text": inbound.body, "note": note},
+            evidence=evidence,
             now=now,
             occurred_at=review.received_at,
         )

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import services
-from gateway.adapters.keyword_file import load_rules
+from gateway.adapters.keyword_file import load_rules, rules_from
 from gateway.adapters.rq_queue import Outbox, connect
 from gateway.adapters.twilio_sms import sign
 from gateway.app import create_app
@@ -253,7 +253,7 @@ def phone(client: FlaskClient) -> Phone:
 def with_rules(runtime: Runtime, base: KeywordRules, **changes: Any) -> KeywordRules:
     """A variant of the shipped rules (other senders, a past revoke_all_from …)."""
     mapping = {**base.raw, **changes}
-    rules = KeywordRules.from_mapping(mapping)
+    rules = rules_from(mapping)
     runtime.rules = rules
     return rules
 

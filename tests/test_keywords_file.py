@@ -265,6 +265,8 @@ def test_classify_prints_one_json_object_per_text() -> None:
             "categories": ["marketing"],
             "language": "en",
             "rule": "keyword:en:STOP PROMOS",
+            "why": None,
+            "review": None,
         },
         {
             "text": "parar",
@@ -272,8 +274,47 @@ def test_classify_prints_one_json_object_per_text() -> None:
             "categories": ["marketing", "transactional"],
             "language": "es",
             "rule": "keyword:es:PARAR",
+            "why": None,
+            "review": None,
         },
     ]
+
+
+def test_classify_prints_the_rule_that_decided_and_why_a_review() -> None:
+    args = ["classify", "--file", str(SHIPPED), "cancel it", "who is this?", "stop texting me"]
+    rows = [
+        json.loads(line) for line in CliRunner().invoke(keywords_group, args).output.splitlines()
+    ]
+    cancel, who, stop = rows
+    assert (cancel["intent"], cancel["rule"], cancel["review"]) == (
+        "review",
+        "reading:en:unclear:cancel",
+        "opt_out",
+    )
+    assert "maybe an appointment" in cancel["why"]
+    assert (who["review"], who["rule"]) == ("wrong_number", "reading:en:wrong_number")
+    assert (stop["intent"], stop["rule"], stop["why"]) == (
+        "opt_out",
+        "reading:en:messages:stop",
+        None,
+    )
+    table = CliRunner().invoke(keywords_group, ["classify", "--file", str(SHIPPED), "--text", "NO"])
+    assert "reading:en:decline" in table.output and "why: a short no" in table.output
+
+
+def test_an_answer_that_is_an_opt_out_keyword_is_refused(tmp_path: Path) -> None:
+    text = (
+        MINIMAL
+        + """\
+templates:
+  reminder:
+    category: transactional
+    text: "Reply STOP to cancel"
+    answers: {STOP: decline, "C": confirm}
+"""
+    )
+    problems = problems_of(write(tmp_path, text))
+    assert any("templates.reminder.answers.STOP" in p and "opt-out keyword" in p for p in problems)
 
 
 def test_classify_reads_texts_from_stdin() -> None:

@@ -228,7 +228,8 @@ def _object(
         elif thing is Thing.THIS and j + size < len(words) and _content(words[j + size], vocab):
             determiner = True  # "this medication": the noun after it decides
         elif thing is not None:
-            if thing is Thing.LISTS and _compound(words, j + size, vocab):
+            after = j + size
+            if thing is Thing.LISTS and after < len(words) and _content(words[after], vocab):
                 return Object.OTHER, breadth  # "my subscription box"
             return _narrowed(thing, words, j + size, vocab), breadth
         elif vocab.role_at(words, j, Role.CONTACT):

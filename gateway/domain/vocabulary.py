@@ -96,14 +96,26 @@ class Vocabulary:
     cues: frozenset[str] = frozenset()
 
     def sharing(self, others: Iterable[Vocabulary]) -> Vocabulary:
-        """This vocabulary knowing the other languages' names for texts, promos and reminders
-        too: patients mix languages ("no more mensajes", "stop las promociones")."""
-        shared = dict(self.things)
+        """This vocabulary knowing the other languages' words for texts, promos, reminders and
+        sending them too: patients mix languages ("no more mensajes", "stop de mandarme")."""
+        things = dict(self.things)
+        roles = {k: set(v) for k, v in self.roles.items()}
         for other in others:
             for key, thing in other.things.items():
                 if thing in _SHARED_THINGS or (thing is Thing.ME and len(key) > 1):
-                    shared.setdefault(key, thing)
-        return replace(self, things=shared, starts=_starts(shared))
+                    things.setdefault(key, thing)
+            for key, found in other.roles.items():
+                if Role.CONTACT in found and key not in self.roles:
+                    roles[key] = {Role.CONTACT}
+        role_starts = {role: _starts(k for k, v in roles.items() if role in v) for role in Role}
+        return replace(
+            self,
+            things=things,
+            roles={k: frozenset(v) for k, v in roles.items()},
+            starts=_starts(things),
+            role_starts=role_starts,
+            cues=self.cues | set(role_starts[Role.CONTACT]),
+        )
 
     @classmethod
     def build(

@@ -67,7 +67,10 @@ MESSAGE_BODY = {
 REVIEW_BODY = {
     "type": "object",
     "required": ["resolution"],
-    "properties": {"resolution": {"enum": ["opt_out", "no_action"]}, "note": {"type": "string"}},
+    "properties": {
+        "resolution": {"enum": ["opt_out", "wrong_number", "no_action"]},
+        "note": {"type": "string"},
+    },
 }
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gateway.adapters.keyword_file import load_rules
+from gateway.adapters.keyword_file import load_rules, rules_from
 from gateway.domain.keywords import (
     Intent,
     KeywordRules,
@@ -27,7 +26,7 @@ BOTH = ("marketing", "transactional")
 
 def variant(**changes: Any) -> KeywordRules:
     """The shipped rules with some sections replaced (built and validated like the file)."""
-    return KeywordRules.from_mapping({**RULES.raw, **changes})
+    return rules_from({**RULES.raw, **changes})
 
 
 TWO_NUMBERS = variant(
@@ -429,7 +428,7 @@ def test_an_unknown_language_is_answered_in_the_default_language() -> None:
     )
 
 
-# --- SMS segments and speed ----------------------------------------------------------------
+# --- SMS segments (speed is measured by bench/classifier.py, not asserted) ---------------
 
 
 @pytest.mark.parametrize(
@@ -445,13 +444,3 @@ def test_an_unknown_language_is_answered_in_the_default_language() -> None:
 )
 def test_segment_size_follows_gsm7_and_ucs2(text: str, size: tuple[int, int]) -> None:
     assert segment_size(text) == size
-
-
-def test_classifying_a_text_takes_well_under_a_millisecond() -> None:
-    texts = ["STOP", "I'll stop by at 3", "ЅТОР", "please stop texting me", "Thanks, see you!"]
-    start = time.perf_counter()
-    for _ in range(400):
-        for text in texts:
-            classify(text, RULES)
-    per_text = (time.perf_counter() - start) / 2000
-    assert per_text < 0.001

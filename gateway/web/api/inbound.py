@@ -18,7 +18,7 @@ from gateway.web.errors import FieldError
 
 bp = Blueprint("inbound", __name__, url_prefix="/api/v1/inbound")
 
-INTENTS = ("opt_out", "opt_in", "help", "review", "none")
+INTENTS = ("opt_out", "opt_in", "help", "review", "none", "answer")
 
 
 def inbound_json(row: InboundMessage) -> dict[str, Any]:
@@ -37,6 +37,8 @@ def inbound_json(row: InboundMessage) -> dict[str, Any]:
         "replied_at": params.iso(row.replied_at),
         "opt_out_type": row.opt_out_type,
         "events": row.event_ids,
+        "answer": row.answer,  # the meaning of a reply to our question ("confirm"), or null
+        "answer_to": row.answer_to,  # the id of the message that asked
     }
 
 

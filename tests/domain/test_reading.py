@@ -1,0 +1,354 @@
+"""Reading patients' texts as a reasonable person would (SPEC §5.4, issue kinds 1–12).
+
+Each table is a kind of text, in English and Spanish where it applies; the expected reading
+is what a careful person would say. Scopes are checked on a marketing-only number, where
+"all", "marketing" and the STOP keyword's scope differ.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from gateway.adapters.keyword_file import rules_from
+from gateway.domain.keywords import Intent, KeywordRules, classify, compose_reply, scoped_categories
+from tests.domain.test_classify import RULES
+
+MARKETING_NO, CARE_NO = "+12015550101", "+12015550102"
+TWO = rules_from(
+    {
+        **RULES.raw,
+        "senders": {
+            MARKETING_NO: {"categories": ["marketing"]},
+            CARE_NO: {"categories": ["transactional"]},
+        },
+    }
+)
+TODAY = dt.date(2026, 11, 24)
+BOTH, MKT = ("marketing", "transactional"), ("marketing",)
+
+
+def read(text: str, rules: KeywordRules = TWO) -> tuple[Intent, tuple[str, ...]]:
+    """The intent, and what it revokes or grants when sent to the marketing-only number."""
+    found = classify(text, rules)
+    return found.intent, scoped_categories(found, rules, MARKETING_NO, TODAY)
+
+
+def cases(intent: Intent, scope: tuple[str, ...], *texts: str) -> list[object]:
+    return [pytest.param(t, intent, scope, id=t) for t in texts]
+
+
+NONE = cases(Intent.NONE, ())
+STOP_SCOPE = MKT  # STOP to the marketing number: its categories and marketing
+
+# 1. Negation: a negated opt-out verb is not an opt-out; a negated "text me" is.
+NEGATION = [
+    *cases(
+        Intent.NONE,
+        (),
+        "don't stop sending me the reminders",
+        "I don't want to unsubscribe, just fewer texts",
+        "please don't cancel my reminders",
+        "no don't remove me, I still want appointment texts",
+        "I never said stop",
+        "no me den de baja por favor",
+        "no dejen de mandarme los recordatorios",
+    ),
+    *cases(
+        Intent.OPT_OUT,
+        STOP_SCOPE,
+        "don't text me",
+        "do not contact me again",
+        "never message me",
+        "I do not wish to be contacted",
+        "no me escriban más",
+    ),
+]
+
+# 2. Verb + object: the object decides, and sets the scope.
+VERB_OBJECT = [
+    *cases(
+        Intent.OPT_OUT,
+        STOP_SCOPE,
+        "cancel these texts",
+        "please remove me from your list",
+        "unsubscribe me",
+        "take me off your list",
+        "lose my number",
+        "delete my number",
+        "block my number from your texts",
+        "stop the reminders",
+        "I'd like my contact info removed",
+        "dejen de enviarme mensajes",
+        "bórrenme de la lista",
+    ),
+    *cases(
+        Intent.OPT_OUT,
+        MKT,
+        "stop sending me promos",
+        "no more offers please",
+        "unsubscribe me from the specials",
+        "Not interested in the weight loss offers, stop sending them",
+        "no me envíen promociones",
+    ),
+    *cases(
+        Intent.NONE,
+        (),
+        "cancel my order",
+        "can you cancel the refill, I got it elsewhere",
+        "how do I stop the swelling",
+        "should I stop the retinol before the peel?",
+        "I quit smoking last month!",
+        "cancel my subscription box please",
+        "I'll stop by at 3",
+        "I'll stop in tomorrow to pay",
+        "can I cancel my appointment?",
+        "quiero cancelar mi cita del martes",
+        "tengo que dejar de tomar la pastilla?",
+        "no me manden más facturas por correo",
+    ),
+]
+
+# 3. "stop" as a noun, and clinical questions.
+NOUNS_AND_CLINIC = cases(
+    Intent.NONE,
+    (),
+    "I'm at the bus stop",
+    "quick pit stop, running 5 min late",
+    "turn left at the stop sign",
+    "which stop do I get off at for the clinic",
+    "how do I stop the bleeding",
+    "when should I stop taking ibuprofen before my procedure",
+    "the pain won't stop",
+    "let's make the pain stop! when can I come in?",
+    "cuándo debo parar el ibuprofeno antes de la cirugía?",
+)
+
+# 4. Explicit breadth: everything, whatever number it was sent to.
+BREADTH = cases(
+    Intent.OPT_OUT,
+    BOTH,
+    "stop all",
+    "cancel all",
+    "stop all texts",
+    "remove me from all your lists",
+    "no messages of any kind, including reminders",
+    "stop all the promos AND the reminders",
+    "no quiero ningún mensaje, ni recordatorios",
+)
+
+# 5. Slang, abbreviations, elongations, a keyword and a code.
+SLANG = cases(
+    Intent.OPT_OUT,
+    STOP_SCOPE,
+    "UNSUB",
+    "unsub pls",
+    "STAHP",
+    "stopppp",
+    "stop2quit",
+    "stop to quit",
+    "STOP 12345",
+    "s t o p please",
+)
+
+# 6. Do-not-contact wording.
+DO_NOT_CONTACT = cases(
+    Intent.OPT_OUT,
+    STOP_SCOPE,
+    "do not text",
+    "don't ever text me again",
+    "never text me",
+    "do not call",
+    "lose my number",
+    "take me off your list",
+    "no me llamen ni me escriban",
+)
+
+# 7. Hostile dismissals are opt-outs; spam and wrong-number texts are for a person.
+HOSTILE = [
+    *cases(
+        Intent.OPT_OUT,
+        STOP_SCOPE,
+        "go away",
+        "leave me alone",
+        "f*** off",
+        "screw you and your texts",
+        "déjenme en paz",
+    ),
+    *cases(
+        Intent.REVIEW,
+        (),
+        "this is spam",
+        "wrong number",
+        "who is this?",
+        "This isn't Maria",
+        "número equivocado",
+        "¿quién es?",
+        "no soy María",
+    ),
+    *cases(Intent.NONE, (), "omg traffic is shit, running late"),
+]
+
+# 8. A keyword with filler, or at the end of another sentence.
+FILLER = [
+    *cases(Intent.OPT_OUT, STOP_SCOPE, "STOP please", "Is this a scam? STOP", "ok STOP"),
+    *cases(Intent.HELP, (), "help me", "HELP please", "What is this? HELP", "ayuda por favor"),
+]
+
+# 9. Spanish.
+SPANISH = [
+    *cases(
+        Intent.OPT_OUT,
+        STOP_SCOPE,
+        "SALIR",
+        "no quiero recibir más mensajes",
+        "ya no me manden mensajes",
+        "PARA",
+        "para ya",
+    ),
+    *cases(Intent.OPT_IN, MKT, "INICIO", "quiero recibir mensajes"),
+    *cases(Intent.NONE, (), "el volumen está muy alto", "es para mañana?", "tengo el azúcar baja"),
+]
+
+# 10. Natural-language opt-in (START's rule applies when it is recorded).
+OPT_IN = cases(
+    Intent.OPT_IN,
+    MKT,
+    "opt in",
+    "start texting me again",
+    "resume my texts",
+    "you can text me again",
+    "vuelvan a enviarme mensajes",
+)
+
+# 11. Ambiguous short answers: a person decides (unless our question explains them).
+AMBIGUOUS = cases(
+    Intent.REVIEW,
+    (),
+    "NO",
+    "no thanks",
+    "not interested",
+    "nope",
+    "cancel it",
+    "no gracias",
+    "no me interesa",
+)
+
+# 12. Reactions quote our own text.
+REACTIONS = cases(
+    Intent.NONE,
+    (),
+    'Liked "Reply STOP to opt out"',
+    "Emphasized “Your appointment is tomorrow at 9:30. Reply STOP to opt out”",
+    "Loved an image",
+    "👍 to “Reminder: your visit is tomorrow. Reply STOP to end”",
+    "Le gustó “Responda PARAR para cancelar”",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "scope"),
+    [
+        *NEGATION,
+        *VERB_OBJECT,
+        *NOUNS_AND_CLINIC,
+        *BREADTH,
+        *SLANG,
+        *DO_NOT_CONTACT,
+        *HOSTILE,
+        *FILLER,
+        *SPANISH,
+        *OPT_IN,
+        *AMBIGUOUS,
+        *REACTIONS,
+    ],
+)
+def test_a_text_reads_as_a_careful_person_reads_it(
+    text: str, intent: Intent, scope: tuple[str, ...]
+) -> None:
+    assert read(text) == (intent, scope)
+
+
+@pytest.mark.parametrize(
+    "text", ['Liked "Reply STOP to opt out"', "who is this?", "NO", "no thanks"]
+)
+def test_reactions_and_reviews_get_no_automatic_reply(text: str) -> None:
+    found = classify(text, TWO)
+    assert compose_reply(TWO, found.language, found.intent, (), ()) is None
+
+
+def test_every_review_says_why() -> None:
+    for text in ("NO", "cancel it", "this is spam", "who is this?", "STEP", "Reply STOP to end"):
+        found = classify(text, TWO)
+        assert found.intent is Intent.REVIEW
+        assert found.why, text
+
+
+def test_a_wrong_number_text_is_a_wrong_number_review() -> None:
+    found = classify("sorry wrong number", TWO)
+    assert (found.intent, found.review) == (Intent.REVIEW, "wrong_number")
+    assert classify("no thanks", TWO).review == "opt_out"
+
+
+def test_opt_out_wins_over_a_wrong_number_in_the_same_text() -> None:
+    assert read("wrong number, stop texting me") == (Intent.OPT_OUT, STOP_SCOPE)
+
+
+# --- answers to our own question -------------------------------------------------------------
+
+ANSWERS = {"C": "confirm", "R": "reschedule", "NO": "decline", "YES": "confirm"}
+
+
+@pytest.mark.parametrize(
+    ("text", "meaning"),
+    [("NO", "decline"), ("c", "confirm"), ("R please", "reschedule"), ("Yes!", "confirm")],
+)
+def test_an_expected_answer_is_that_answer(text: str, meaning: str) -> None:
+    found = classify(text, TWO, answers=ANSWERS)
+    assert (found.intent, found.answer) == (Intent.ANSWER, meaning)
+    assert scoped_categories(found, TWO, MARKETING_NO, TODAY) == ()  # "YES" grants nothing
+
+
+@pytest.mark.parametrize("text", ["STOP", "stop texting me", "cancel", "PARAR"])
+def test_an_opt_out_wins_over_an_expected_answer(text: str) -> None:
+    assert classify(text, TWO, answers=ANSWERS).intent is Intent.OPT_OUT
+
+
+def test_without_a_question_no_is_a_review_and_yes_an_opt_in() -> None:
+    assert classify("NO", TWO).intent is Intent.REVIEW
+    assert classify("YES", TWO).intent is Intent.OPT_IN
+
+
+# --- real words, and languages ----------------------------------------------------------------
+
+
+def test_real_words_come_from_the_maintained_dictionary() -> None:
+    """ "slop" is in no list of ours: only the dictionary knows it is a word, not a typo."""
+    assert "slop" not in str(RULES.raw["fuzzy"])
+    assert classify("slop", RULES).intent is Intent.REVIEW
+    without = KeywordRules.from_mapping(RULES.raw)  # no dictionary: read as STOP
+    assert classify("slop", without).intent is Intent.OPT_OUT
+
+
+def test_french_ships_off_but_a_french_stop_still_revokes() -> None:
+    assert "fr" not in RULES.languages
+    found = classify("ARRÊT", RULES)
+    assert found.intent is Intent.OPT_OUT
+    reply = compose_reply(RULES, found.language, found.intent, BOTH, ())
+    assert reply is not None and "unsubscribed" in reply  # answered in the default language
+
+
+def test_listing_french_answers_in_french() -> None:
+    french = rules_from({**RULES.raw, "languages": ["en", "es", "fr"]})
+    for text, intent in [
+        ("ARRET", Intent.OPT_OUT),
+        ("aide", Intent.HELP),
+        ("ABONNER", Intent.OPT_IN),
+    ]:
+        found = classify(text, french)
+        assert (found.intent, found.language) == (intent, "fr")
+    reply = compose_reply(french, "fr", Intent.HELP, (), ())
+    assert reply is not None and "Aide" in reply
+    assert classify("ne m'écrivez plus", french).intent is Intent.OPT_OUT
+    assert classify("arrêt de bus", french).intent is Intent.NONE

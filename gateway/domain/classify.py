@@ -21,6 +21,8 @@ from gateway.domain.rules import Classification, Intent
 from gateway.domain.vocabulary import Phrase, Thing, tokens
 
 _STOP_SIGNS = frozenset({"🛑"})
+_LONGEST_TEXT = 3200  # twice Twilio's 1,600-character limit
+_SHORT_TEXT = 24  # words: letters typed apart ("s t o p") are looked for in short texts only
 _PRIORITY = {Intent.OPT_OUT: 0, Intent.OPT_IN: 1, Intent.HELP: 2}
 # Sentences end at these; so do emoji and other symbols ("STOP 🛑 who is this").
 _SENTENCE_END = re.compile(r"[.!?;\n]+(?:\s|$)")
@@ -30,7 +32,7 @@ _CLAUSE_END = re.compile(
 
 
 def classify(
-    text: str,
+    message: str,
     rules: KeywordRules,
     opt_out_type: str | None = None,
     answers: Mapping[str, str] | None = None,
@@ -38,7 +40,9 @@ def classify(
     """What the patient's text asks for. Opt-out wins over everything else in one message.
 
     `answers`: the replies our last text to this number asked for ({"C": "confirm"}); a
-    text that is one of them is that answer — unless it is an opt-out."""
+    text that is one of them is that answer — unless it is an opt-out. A text longer than
+    Twilio's limit (1,600 characters) is read up to twice that, so no input costs more."""
+    text = message[:_LONGEST_TEXT]
     local = _read_text(text, rules)
     if answers and local.intent is not Intent.OPT_OUT:
         local = _answer(text, rules, answers) or local
@@ -104,8 +108,10 @@ def _keyword_sequence(
 def _keywords_in(
     words: list[str], sequences: Mapping[tuple[str, ...], Keyword | None], longest: int
 ) -> list[Keyword]:
-    while words and words[-1].isdigit():
-        words = words[:-1]  # a campaign code or a date after the keyword
+    end = len(words)
+    while end and words[end - 1].isdigit():
+        end -= 1  # a campaign code or a date after the keyword
+    words = words[:end]
     found: list[Keyword] = []
     position = 0
     while position < len(words):
@@ -123,17 +129,15 @@ def _keywords_in(
 
 def _despaced(words: list[str]) -> list[str]:
     """ "s t o p please" -> "stop please": letters typed apart read as one word."""
+    if len(words) > _SHORT_TEXT or sum(len(w) == 1 for w in words) < 3:
+        return []
     joined: list[str] = []
     for word in words:
-        if len(word) == 1 and joined and joined[-1].isalpha() and _spaced(joined[-1], words):
+        if len(word) == 1 and joined and joined[-1].isalpha():
             joined[-1] += word
         else:
             joined.append(word)
     return joined if len(joined) < len(words) else []
-
-
-def _spaced(last: str, words: list[str]) -> bool:
-    return sum(len(w) == 1 for w in words) >= 3 and (len(last) == 1 or last.isalpha())
 
 
 def _fuzzy(loose: str, rules: KeywordRules) -> Classification | None:
@@ -186,10 +190,13 @@ def _quoted_instruction(text: str, loose: str, rules: KeywordRules) -> Classific
     what the text says in its other sentences still counts, and so does a complaint ("I
     texted STOP to opt out and still get texts")."""
     sentences = _SENTENCE_END.split(loose)
-    quoted = [s for s in sentences if any(r.pattern.search(s) for r in rules.quoted_instructions)]
-    if not quoted:
+    if rules.index.quoted is None or not rules.index.quoted.search(loose):
         return None
-    matched = next(r for r in rules.quoted_instructions if r.pattern.search(quoted[0]))
+    quoted = [s for s in sentences if rules.index.quoted.search(s)]
+    matched = next(
+        (r for r in rules.quoted_instructions if r.pattern.search(quoted[0])),
+        rules.quoted_instructions[0],
+    )
     complaint = _complaint(loose, rules)
     if complaint is not None:
         return complaint

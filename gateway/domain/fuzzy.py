@@ -37,12 +37,19 @@ def fuzzy_keyword(loose: str, rules: KeywordRules) -> Classification | None:
 def _typo_candidates(compact: str, rules: KeywordRules) -> list[Keyword]:
     if len(compact) < rules.fuzzy_min_length - 1:
         return []
+    index = rules.index
+    near = {p for d in deletions(compact) for p in index.typo_targets.get(d, ())}
+    near.update(index.anagrams.get("".join(sorted(compact)), ()))
     return [
         keyword
-        for size in (len(compact) - 1, len(compact), len(compact) + 1)
-        for target, keyword in rules.index.typo_targets.get(size, ())
+        for target, keyword in (index.typos[at] for at in sorted(near))
         if one_slip(compact, target) or _anagram(compact, target)
     ]
+
+
+def deletions(word: str) -> set[str]:
+    """The word and the word less one letter: two words one slip apart share one of these."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
 
 
 def _anagram(text: str, target: str) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from gateway.domain.normalise import WORDS, compacted, folded, plain, squeezed
-from gateway.domain.rules import Classification, Intent, KeywordGroup
+from gateway.domain.rules import Classification, Intent, KeywordGroup, TextRule
 from gateway.domain.vocabulary import tokens
 
 
@@ -32,9 +32,14 @@ class KeywordIndex:
     fillers: set[tuple[str, ...]] = field(default_factory=set)
     reactions: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
     longest: int = 0  # words in the longest keyword or filler
+    quoted: re.Pattern[str] | None = None  # every quoted-instruction rule in one pattern
     compact: dict[str, Keyword] = field(default_factory=dict)
     squeezed: dict[str, list[Keyword]] = field(default_factory=dict)
-    typo_targets: dict[int, list[tuple[str, Keyword]]] = field(default_factory=dict)  # by length
+    # Keywords a typo may stand for, by each form less one letter, and by their letters.
+    # (positions in `typos`, in file order).
+    typos: list[tuple[str, Keyword]] = field(default_factory=list)
+    typo_targets: dict[str, list[int]] = field(default_factory=dict)
+    anagrams: dict[str, list[int]] = field(default_factory=dict)
     main: dict[Intent, KeywordGroup] = field(default_factory=dict)
 
     @classmethod
@@ -76,11 +81,24 @@ class KeywordIndex:
         self.compact.setdefault(compact, keyword)
         self.squeezed.setdefault(squeezed(compact), []).append(keyword)
         if len(compact) >= min_length:
-            self.typo_targets.setdefault(len(compact), []).append((compact, keyword))
+            at = len(self.typos)
+            self.typos.append((compact, keyword))
+            for deleted in {
+                compact,
+                *(compact[:i] + compact[i + 1 :] for i in range(len(compact))),
+            }:
+                self.typo_targets.setdefault(deleted, []).append(at)
+            self.anagrams.setdefault("".join(sorted(compact)), []).append(at)
 
     def finish(self) -> KeywordIndex:
         self.longest = max((len(k) for k in (*self.sequences, *self.folded_sequences)), default=0)
         return self
+
+
+def combined(rules: Iterable[TextRule]) -> re.Pattern[str] | None:
+    """One search instead of one per rule: most texts match none."""
+    sources = [f"(?:{rule.pattern.pattern})" for rule in rules]
+    return re.compile("|".join(sources)) if sources else None  # the text is lower-case
 
 
 _QUOTE = "\"“”«‘'"

@@ -63,9 +63,10 @@ def read_clause(clause: Clause, vocab: Vocabulary) -> Reading | None:
     words, lang = clause.words, vocab.language
     if vocab.cues.isdisjoint(words):
         return None
-    if vocab.phrase_in(words, clause.names, Phrase.DISMISSAL):
+    phrases = vocab.phrases_in(words, clause.names)
+    if Phrase.DISMISSAL in phrases:
         return Reading(Intent.OPT_OUT, f"reading:{lang}:dismissal")
-    if vocab.phrase_in(words, clause.names, Phrase.COMPLAINT):
+    if Phrase.COMPLAINT in phrases:
         return Reading(Intent.OPT_OUT, f"reading:{lang}:already_asked")
     found = _verb_readings(clause, vocab)
     found += [
@@ -73,7 +74,7 @@ def read_clause(clause: Clause, vocab: Vocabulary) -> Reading | None:
         for step in (_contact, _dont_want, _no_more, _passive, _start_again)
         if (r := step(clause, vocab)) is not None
     ]
-    found += _phrase_readings(clause, vocab)
+    found += _phrase_readings(phrases, lang)
     return max(found, key=lambda r: r.strength, default=None)
 
 
@@ -82,16 +83,15 @@ def is_decline(clause: Clause, vocab: Vocabulary) -> bool:
     return vocab.phrase_covers(clause.words, clause.names, Phrase.DECLINE)
 
 
-def _phrase_readings(clause: Clause, vocab: Vocabulary) -> list[Reading]:
-    words, names, lang = clause.words, clause.names, vocab.language
+def _phrase_readings(phrases: frozenset[Phrase], lang: str) -> list[Reading]:
     found = []
-    if vocab.phrase_in(words, names, Phrase.OPT_IN):
+    if Phrase.OPT_IN in phrases:
         found.append(Reading(Intent.OPT_IN, f"reading:{lang}:opt_in"))
-    if vocab.phrase_in(words, names, Phrase.WRONG_NUMBER):
+    if Phrase.WRONG_NUMBER in phrases:
         why = "says this may be the wrong number: consent may belong to a previous holder"
         rule = f"reading:{lang}:wrong_number"
         found.append(Reading(Intent.REVIEW, rule, (), why, "wrong_number"))
-    if vocab.phrase_in(words, names, Phrase.SPAM):
+    if Phrase.SPAM in phrases:
         why = "calls the texts spam or a scam: maybe a request to stop"
         found.append(Reading(Intent.REVIEW, f"reading:{lang}:spam", (), why, "opt_out"))
     return found
@@ -157,7 +157,7 @@ def _verb(clause: Clause, vocab: Vocabulary, i: int, size: int, *, strong: bool)
 
 def _subject(words: list[str], i: int, vocab: Vocabulary) -> Thing | Object | None:
     """What stands before an object-less verb: "the texts (need to) stop", "the pain stop"."""
-    for j in range(i - 1, -1, -1):
+    for j in range(i - 1, max(-1, i - 1 - _OBJECT_REACH), -1):
         thing, _ = vocab.thing_at(words, j)
         if thing is not None and thing is not Thing.ME:
             return thing
@@ -168,7 +168,8 @@ def _subject(words: list[str], i: int, vocab: Vocabulary) -> Thing | Object | No
 
 def _vague(words: list[str], start: int, vocab: Vocabulary) -> bool:
     """ "stop sending them": the texts named only by a pronoun, if at all."""
-    things = {vocab.thing_at(words, j)[0] for j in range(start, len(words))} - {None}
+    reach = range(start, min(len(words), start + _OBJECT_REACH))
+    things = {vocab.thing_at(words, j)[0] for j in reach} - {None}
     return things <= {Thing.THIS, Thing.ME}
 
 
@@ -296,7 +297,7 @@ def _other(word: str, vocab: Vocabulary, *, bare: bool, strong: bool) -> Thing |
 def _contact(clause: Clause, vocab: Vocabulary) -> Reading | None:
     """ "don't text me", "never message me again", "no me escriban"; "text me again" opts in."""
     words, lang = clause.words, vocab.language
-    for i in range(len(words)):
+    for i in _starting(words, vocab, Role.CONTACT):
         size = vocab.role_at(words, i, Role.CONTACT)
         if not size:
             continue
@@ -327,6 +328,12 @@ def _sends_something_else(words: list[str], start: int, vocab: Vocabulary) -> bo
     return False
 
 
+def _starting(words: list[str], vocab: Vocabulary, role: Role) -> list[int]:
+    """Where an entry of the role may start: a quick pass before the closer look."""
+    starts = vocab.role_starts[role]
+    return [i for i, word in enumerate(words) if word in starts]
+
+
 def _about_someone_else(words: list[str], i: int, vocab: Vocabulary) -> bool:
     """ "she doesn't text": a statement about another person, not a request."""
     return any(vocab.role_at(words, j, Role.THIRD) for j in range(max(0, i - 4), i))
@@ -336,7 +343,7 @@ def _dont_want(clause: Clause, vocab: Vocabulary) -> Reading | None:
     """ "I don't want these texts", "no quiero recibir más mensajes"; without the negation,
     "I want to receive texts" is an opt-in."""
     words = clause.words
-    for i in range(len(words)):
+    for i in _starting(words, vocab, Role.WANT):
         if not vocab.has(words[i], Role.WANT):
             continue
         thing = _wanted(words, i + 1, vocab)
@@ -398,10 +405,12 @@ def _no_more(clause: Clause, vocab: Vocabulary) -> Reading | None:
 def _passive(clause: Clause, vocab: Vocabulary) -> Reading | None:
     """ "I'd like my number removed", "have I been removed from your contacts?"."""
     words = clause.words
-    for i in range(len(words)):
+    things: set[Thing | None] | None = None
+    for i in _starting(words, vocab, Role.PASSIVE):
         if not vocab.role_at(words, i, Role.PASSIVE) or _negated(words, i, vocab):
             continue
-        things = {vocab.thing_at(words, j)[0] for j in range(len(words))}
+        if things is None:
+            things = {vocab.thing_at(words, j)[0] for j in range(len(words))}
         me = Thing.ME in things or (words[0] in ("i", "im", "ive") and Thing.LISTS in things)
         if me and not _about_someone_else(words, i, vocab):
             return Reading(Intent.OPT_OUT, f"reading:{vocab.language}:passive:{words[i]}")
@@ -411,7 +420,7 @@ def _passive(clause: Clause, vocab: Vocabulary) -> Reading | None:
 def _start_again(clause: Clause, vocab: Vocabulary) -> Reading | None:
     """ "start texting me again", "resume my texts", "vuelvan a enviarme mensajes"."""
     words = clause.words
-    for i in range(len(words)):
+    for i in _starting(words, vocab, Role.START):
         size = vocab.role_at(words, i, Role.START)
         if not size or _negated(words, i, vocab):
             continue

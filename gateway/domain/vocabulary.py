@@ -114,7 +114,7 @@ class Vocabulary:
             roles={k: frozenset(v) for k, v in roles.items()},
             starts=_starts(things),
             role_starts=role_starts,
-            cues=self.cues | set(role_starts[Role.CONTACT]),
+            cues=self.cues | {_cue(k) for k, v in roles.items() if Role.CONTACT in v},
         )
 
     @classmethod
@@ -143,7 +143,8 @@ class Vocabulary:
         role_starts = {
             role: _starts(k for k, v in role_index.items() if role in v) for role in Role
         }
-        cues = {w for role in _CUE_ROLES for w in role_starts[role]} | set(by_first)
+        cues = {_cue(k) for k, v in role_index.items() if v & _CUE_ROLES}
+        cues |= {_cue(key) for entries in by_first.values() for key, _ in entries}
         return cls(
             language,
             {k: frozenset(v) for k, v in role_index.items()},
@@ -172,14 +173,19 @@ class Vocabulary:
                 return thing, size
         return None, 0
 
-    def phrase_in(self, words: list[str], names: list[bool], kind: Phrase) -> bool:
-        """Whether a phrase of that kind occurs in the words (names: capitalised in the text),
-        not negated ("I never said stop", "don't delete my number")."""
+    def phrases_in(self, words: list[str], names: list[bool]) -> frozenset[Phrase]:
+        """The kinds of phrase that occur in the words (names: capitalised in the text), not
+        negated ("I never said stop", "don't delete my number")."""
+        kinds: set[Phrase] = set()
         for i, word in enumerate(words):
             for key, found in self.phrases.get(word, ()):
-                if found is kind and _matches(key, words, names, i) and not self._denied(words, i):
-                    return True
-        return False
+                if found not in kinds and _matches(key, words, names, i):
+                    if not self._denied(words, i):
+                        kinds.add(found)
+        return frozenset(kinds)
+
+    def phrase_in(self, words: list[str], names: list[bool], kind: Phrase) -> bool:
+        return kind in self.phrases_in(words, names)
 
     def _denied(self, words: list[str], i: int) -> bool:
         return any(self.has(w, Role.NEGATION) for w in words[max(0, i - 2) : i])
@@ -198,7 +204,15 @@ class Vocabulary:
         )
 
 
-_CUE_ROLES = (Role.STOP, Role.END, Role.CONTACT, Role.WANT, Role.NO, Role.START, Role.PASSIVE)
+_CUE_ROLES = frozenset(
+    {Role.STOP, Role.END, Role.CONTACT, Role.WANT, Role.NO, Role.START, Role.PASSIVE}
+)
+
+
+def _cue(key: tuple[str, ...]) -> str:
+    """The entry's longest word: an entry can only match a clause that holds it, and a long
+    word is a rare one ("a la mierda" needs "mierda"), so most clauses are passed over."""
+    return max((w for w in key if w != NAME), key=len)
 
 
 def _starts(keys: Iterable[tuple[str, ...]]) -> dict[str, int]:

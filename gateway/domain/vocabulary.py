@@ -179,9 +179,9 @@ class Vocabulary:
         kinds: set[Phrase] = set()
         for i, word in enumerate(words):
             for key, found in self.phrases.get(word, ()):
-                if found not in kinds and _matches(key, words, names, i):
-                    if not self._denied(words, i):
-                        kinds.add(found)
+                new = found not in kinds and _matches(key, words, names, i)
+                if new and not self._denied(words, i):
+                    kinds.add(found)
         return frozenset(kinds)
 
     def phrase_in(self, words: list[str], names: list[bool], kind: Phrase) -> bool:

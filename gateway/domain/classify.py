@@ -15,10 +15,18 @@ from dataclasses import replace
 from gateway.domain.fuzzy import fuzzy_keyword
 from gateway.domain.keyword_index import Keyword, KeywordIndex
 from gateway.domain.keyword_rules import KeywordRules
-from gateway.domain.normalise import WORDS, compacted, folded, folded_cased, plain, visible
-from gateway.domain.reading import Clause, Reading, is_decline, read_clause
+from gateway.domain.normalise import (
+    WORDS,
+    compacted,
+    folded,
+    folded_cased,
+    plain,
+    squeezed,
+    visible,
+)
+from gateway.domain.reading import Clause, Reading, asks_for_texts, is_decline, read_clause
 from gateway.domain.rules import Classification, Intent
-from gateway.domain.vocabulary import Phrase, Thing, tokens
+from gateway.domain.vocabulary import Thing, contracted, tokens
 
 _STOP_SIGNS = frozenset({"🛑"})
 _LONGEST_TEXT = 3200  # twice Twilio's 1,600-character limit
@@ -26,9 +34,15 @@ _SHORT_TEXT = 24  # words: letters typed apart ("s t o p") are looked for in sho
 _PRIORITY = {Intent.OPT_OUT: 0, Intent.OPT_IN: 1, Intent.HELP: 2}
 # Sentences end at these; so do emoji and other symbols ("STOP 🛑 who is this").
 _SENTENCE_END = re.compile(r"[.!?;\n]+(?:\s|$)")
-_CLAUSE_END = re.compile(
-    r"([.!?;\n]+|[,/()\[\]{}\"“”«»]|\s[-–—]+\s|[^\w\s'’*&#@$%+-]|\b(?:but|pero|mais)\b)"
+# A word (as `tokens` reads them), or a mark that ends a clause: sentence ends, commas,
+# brackets, quotes, dashes between spaces, emoji and other symbols ("STOP 🛑 who is this").
+_PIECES = re.compile(
+    r"([^\W\d_]\*+[^\W\d_]*|[^\W_]+)|[.!?;\n]+|[,/()\[\]{}\"“”«»]|\s[-–—]+\s|[^\w\s'*&#@$%+-]"
 )
+_JOINS = frozenset({"but", "pero", "mais"})
+_REACTION_MARK = re.compile(
+    r"[\"“”«‘'’]|\b(?:an?|una?)\s+\w+\s*$", re.IGNORECASE
+)  # "thanks but stop": a new clause
 
 
 def classify(
@@ -42,11 +56,19 @@ def classify(
     `answers`: the replies our last text to this number asked for ({"C": "confirm"}); a
     text that is one of them is that answer — unless it is an opt-out. A text longer than
     Twilio's limit (1,600 characters) is read up to twice that, so no input costs more."""
-    text = message[:_LONGEST_TEXT]
+    text = message if len(message) <= _LONGEST_TEXT else _cut(message)
     local = _read_text(text, rules)
     if answers and local.intent is not Intent.OPT_OUT:
         local = _answer(text, rules, answers) or local
     return _with_carrier_verdict(local, rules, opt_out_type)
+
+
+def _cut(message: str) -> str:
+    """The first `_LONGEST_TEXT` characters, ending where a sentence or clause does (else at a
+    space): a cut never makes a new sentence ("…stop by, stop" from "…stop by, stop by")."""
+    head = message[:_LONGEST_TEXT]
+    end = max(head.rfind(mark) for mark in ".!?,;\n")
+    return head[: end + 1] if end > 0 else head[: head.rfind(" ")] if " " in head else head
 
 
 def _read_text(text: str, rules: KeywordRules) -> Classification:
@@ -56,14 +78,17 @@ def _read_text(text: str, rules: KeywordRules) -> Classification:
     if keyword is not None:
         return keyword.read("keyword", standard=keyword.standard)
     loose = folded(text)
+    words = tokens(loose)
+    sequences, longest = index.folded_sequences, index.longest
     steps: tuple[Callable[[], Classification | None], ...] = (
         lambda: _stop_sign(text, rules),
-        lambda: _keyword_sequence(WORDS.findall(exact), index.sequences, index.longest),
-        lambda: _keyword_sequence(tokens(loose), index.folded_sequences, index.longest),
-        lambda: _keyword_sequence(_despaced(tokens(loose)), index.folded_sequences, index.longest),
+        lambda: _keyword_sequence(WORDS.findall(exact), index.sequences, longest),
+        lambda: _keyword_sequence(words, sequences, longest),
+        lambda: _keyword_sequence(_despaced(words), sequences, longest, "fuzzy"),
+        lambda: _keyword_sequence(_squeezed(loose, words, rules), sequences, longest, "fuzzy"),
         lambda: _keyword_to_quit(loose, index),
         lambda: _reaction(text, rules),
-        lambda: _fuzzy(loose, rules),
+        lambda: _fuzzy(loose, words, rules),
         lambda: _quoted_instruction(text, loose, rules),
         lambda: _phrase(loose, rules),
     )
@@ -90,7 +115,10 @@ def _is_punctuation(ch: str) -> bool:
 
 
 def _keyword_sequence(
-    words: list[str], sequences: Mapping[tuple[str, ...], Keyword | None], longest: int
+    words: list[str],
+    sequences: Mapping[tuple[str, ...], Keyword | None],
+    longest: int,
+    how: str = "keyword",
 ) -> Classification | None:
     """Only keywords and polite words ("STOP please", "HELP STOP"), perhaps a code after them
     ("STOP 12345"): the strongest keyword wins."""
@@ -101,7 +129,7 @@ def _keyword_sequence(
     same = [k for k in found if k.group.intent is best.group.intent]
     scope = tuple(dict.fromkeys(s for k in same for s in k.group.scope))
     return Classification(
-        best.group.intent, scope, best.language, f"keyword:{best.language}:{best.word}", False
+        best.group.intent, scope, best.language, f"{how}:{best.language}:{best.word}", False
     )
 
 
@@ -140,22 +168,32 @@ def _despaced(words: list[str]) -> list[str]:
     return joined if len(joined) < len(words) else []
 
 
-def _fuzzy(loose: str, rules: KeywordRules) -> Classification | None:
+def _squeezed(loose: str, words: list[str], rules: KeywordRules) -> list[str]:
+    """ "Stopp pls", "yesss please": each word with its repeated letters read once — unless
+    it is a word of its own ("stoop" is not STOP)."""
+    if len(words) > _SHORT_TEXT or squeezed(loose) == loose:
+        return []
+    if any(w in rules.real_words for w in words):
+        return []
+    squeezed_words = [squeezed(w) for w in words]
+    return squeezed_words if squeezed_words != words else []
+
+
+def _fuzzy(loose: str, words: list[str], rules: KeywordRules) -> Classification | None:
     """A keyword despite typos — unless the whole text is a phrase the reading lists name
     ("cancelalo" is not CANCEL ALL)."""
     found = fuzzy_keyword(loose, rules)
     if found is None:
         return None
-    words = tokens(loose)
     phrase = any(v.is_phrase(words, [False] * len(words)) for v in rules.vocabularies)
     return None if phrase else found
 
 
 def _keyword_to_quit(loose: str, index: KeywordIndex) -> Classification | None:
     """ "STOP to quit", "stop2quit": the patient types the instruction they read."""
-    compact = compacted(loose)
-    if len(loose.split()) > 4:
+    if len(loose) > 40 or len(loose.split()) > 4:
         return None
+    compact = compacted(loose)
     for joint in ("to", "2"):
         at = compact.find(joint)
         while at > 0:
@@ -178,6 +216,8 @@ def _both_opt_outs(first: Keyword | None, then: Keyword | None) -> bool:
 
 def _reaction(text: str, rules: KeywordRules) -> Classification | None:
     """`Liked "Reply STOP to opt out"` quotes our own text: not the patient's words."""
+    if not _REACTION_MARK.search(text):
+        return None  # a reaction quotes (“…”) or names what it reacts to ("an image")
     head = folded_cased(text).casefold()
     for language, prefix in rules.index.reactions:
         if prefix.match(head):
@@ -189,10 +229,13 @@ def _quoted_instruction(text: str, loose: str, rules: KeywordRules) -> Classific
     """An echoed "Reply STOP to unsubscribe" is not a request, and is never answered (loops);
     what the text says in its other sentences still counts, and so does a complaint ("I
     texted STOP to opt out and still get texts")."""
-    sentences = _SENTENCE_END.split(loose)
-    if rules.index.quoted is None or not rules.index.quoted.search(loose):
+    quoted_rules = rules.index.quoted
+    if not any(p.search(loose) for p in quoted_rules):
         return None
-    quoted = [s for s in sentences if rules.index.quoted.search(s)]
+    sentences = _SENTENCE_END.split(loose)
+    quoted = [s for s in sentences if any(p.search(s) for p in quoted_rules)]
+    if not quoted:
+        return None  # the pattern matched only across two sentences: no quote
     matched = next(
         (r for r in rules.quoted_instructions if r.pattern.search(quoted[0])),
         rules.quoted_instructions[0],
@@ -210,13 +253,13 @@ def _quoted_instruction(text: str, loose: str, rules: KeywordRules) -> Classific
 
 
 def _complaint(loose: str, rules: KeywordRules) -> Classification | None:
+    """ "I texted STOP to opt out and you keep texting me": a complaint beside the quote."""
     for clause in _clauses(loose):
         for vocab in rules.vocabularies:
-            if vocab.phrase_in(clause.words, clause.names, Phrase.COMPLAINT):
-                rule = f"reading:{vocab.language}:already_asked"
-                return Classification(
-                    Intent.OPT_OUT, _main_scope(rules, Intent.OPT_OUT), vocab.language, rule, False
-                )
+            found = read_clause(clause, vocab)
+            if found is not None and found.rule.endswith((":already_asked", ":dismissal")):
+                scope = _main_scope(rules, Intent.OPT_OUT)
+                return Classification(Intent.OPT_OUT, scope, vocab.language, found.rule, False)
     return None
 
 
@@ -256,10 +299,17 @@ def _read_sentences(text: str, rules: KeywordRules) -> Classification:
         return Classification(Intent.NONE, (), rules.default_language, "none", False)
     reading, language = best
     opt_outs = [r for r, _ in readings if r.intent is Intent.OPT_OUT]
+    if opt_outs and all(r.voice for r in opt_outs) and _texts_asked_for(clauses, rules):
+        rule = f"reading:{language}:prefers_texts"  # "don't call me, text me"
+        return Classification(Intent.NONE, (), language, rule, False)
     if opt_outs and all(r.vague for r in opt_outs) and _only_promos_named(clauses, rules):
         reading = replace(reading, scope=("marketing",))  # "…offers, stop sending them"
         readings = [(reading, language)]
     return _classification(reading, language, readings, rules)
+
+
+def _texts_asked_for(clauses: list[Clause], rules: KeywordRules) -> bool:
+    return any(asks_for_texts(c, v) for c in clauses for v in rules.vocabularies)
 
 
 def _only_promos_named(clauses: list[Clause], rules: KeywordRules) -> bool:
@@ -299,7 +349,7 @@ def _clause_keyword(clause: Clause, rules: KeywordRules) -> tuple[Reading, str] 
     best = min(found, key=lambda k: _PRIORITY[k.group.intent])
     rule = f"keyword:{best.language}:{best.word}"
     if best.group.intent is Intent.OPT_IN:
-        return Reading(Intent.NONE, rule), best.language
+        return None  # the clause's structure decides ("I sent stop by mistake, start again")
     if clause.question and best.group.intent is Intent.OPT_OUT:
         why = f"'{best.word}' asked as a question"
         return Reading(Intent.REVIEW, rule, (), why, "opt_out"), best.language
@@ -317,16 +367,21 @@ def _clause_structure(clause: Clause, rules: KeywordRules) -> tuple[Reading, str
 
 
 def _clauses(text: str) -> list[Clause]:
-    parts = _CLAUSE_END.split(folded_cased(text))
-    found = []
-    for i in range(0, len(parts), 2):
-        raw = tokens(parts[i])
-        if not raw:
+    """The text's clauses, in one pass over its words and the marks between them."""
+    found: list[Clause] = []
+    words: list[str] = []
+    names: list[bool] = []
+    for match in _PIECES.finditer(contracted(folded_cased(text))):
+        word = match.group(1)
+        if word is not None and word.casefold() not in _JOINS:
+            words.append(word.casefold())
+            names.append(word[:1].isupper() and word[1:2].islower())
             continue
-        end = parts[i + 1] if i + 1 < len(parts) else ""
-        words = [w.casefold() for w in raw]
-        names = [w[:1].isupper() and w[1:2].islower() for w in raw]
-        found.append(Clause(words, names, question="?" in (end or "")))
+        if words:  # a mark (or "but") ends the clause
+            found.append(Clause(words, names, question="?" in match.group(0)))
+            words, names = [], []
+    if words:
+        found.append(Clause(words, names, question=False))
     return found
 
 
@@ -334,10 +389,10 @@ def _without_false_positives(text: str, rules: KeywordRules) -> str:
     """The clinic's own "this is not an opt-out" patterns (`false_positives:`), removed."""
     if not rules.false_positives:
         return text
-    loose = folded(text)
+    kept = folded_cased(text)  # case kept: "this isn't {name}" still finds the name
     for rule in rules.false_positives:
-        loose = rule.pattern.sub(" , ", loose)
-    return loose
+        kept = rule.pattern.sub(" , ", kept)
+    return kept
 
 
 def _decline(clauses: list[Clause], rules: KeywordRules) -> Classification:
@@ -373,15 +428,20 @@ def _main_scope(rules: KeywordRules, intent: Intent) -> tuple[str, ...]:
 
 def _answer(text: str, rules: KeywordRules, answers: Mapping[str, str]) -> Classification | None:
     """ "C" after "Reply C to confirm": the answer, with polite words around it allowed."""
-    words = [w for w in WORDS.findall(plain(text)) if (w,) not in rules.index.fillers]
-    said = " ".join(words)
+    said, whole = _without_fillers(text, rules), plain(text)
     for key, value in answers.items():
-        if plain(key) == said:
+        # An answer that is itself a polite word ("OK") is matched as it is written.
+        if plain(key) == whole or (_without_fillers(key, rules) or plain(key)) == said:
             rule = f"answer:{key}"
             return Classification(
                 Intent.ANSWER, (), rules.default_language, rule, False, answer=value
             )
     return None
+
+
+def _without_fillers(text: str, rules: KeywordRules) -> str:
+    words = WORDS.findall(plain(text))
+    return " ".join(w for w in words if (w,) not in rules.index.fillers)
 
 
 # --- Twilio's own reading --------------------------------------------------------------------

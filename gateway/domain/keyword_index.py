@@ -32,7 +32,7 @@ class KeywordIndex:
     fillers: set[tuple[str, ...]] = field(default_factory=set)
     reactions: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
     longest: int = 0  # words in the longest keyword or filler
-    quoted: re.Pattern[str] | None = None  # every quoted-instruction rule in one pattern
+    quoted: tuple[re.Pattern[str], ...] = ()  # the quoted-instruction rules, for folded text
     compact: dict[str, Keyword] = field(default_factory=dict)
     squeezed: dict[str, list[Keyword]] = field(default_factory=dict)
     # Keywords a typo may stand for, by each form less one letter, and by their letters.
@@ -95,10 +95,15 @@ class KeywordIndex:
         return self
 
 
-def combined(rules: Iterable[TextRule]) -> re.Pattern[str] | None:
-    """One search instead of one per rule: most texts match none."""
-    sources = [f"(?:{rule.pattern.pattern})" for rule in rules]
-    return re.compile("|".join(sources)) if sources else None  # the text is lower-case
+def lower_case(rules: Iterable[TextRule]) -> tuple[re.Pattern[str], ...]:
+    """The rules as they run on a folded (lower-case) text: without IGNORECASE where the
+    pattern names no capital letter — three times faster, and most texts match none."""
+    found = []
+    for rule in rules:
+        source = rule.pattern.pattern
+        caseless = re.sub(r"\\.", "", source) == re.sub(r"\\.", "", source).lower()
+        found.append(re.compile(source) if caseless else rule.pattern)
+    return tuple(found)
 
 
 _QUOTE = "\"“”«‘'"

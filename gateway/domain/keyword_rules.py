@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.domain.keyword_index import KeywordIndex, combined
+from gateway.domain.keyword_index import KeywordIndex, lower_case
 from gateway.domain.rules import (
     CategoryRule,
     FrequencyCap,
@@ -64,7 +64,7 @@ class KeywordRules:
             self.fuzzy_min_length,
             self.languages,
         )
-        index.quoted = combined(self.quoted_instructions)
+        index.quoted = lower_case(self.quoted_instructions)
         object.__setattr__(self, "_index", index)
 
     @classmethod

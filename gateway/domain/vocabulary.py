@@ -32,6 +32,12 @@ class Role(StrEnum):
     MENTION = "mention_words"
     THIRD = "third_person"
     PASSIVE = "passive_words"
+    VOICE = "voice_verbs"
+    CONDITION = "condition_words"
+    EXCEPT = "except_words"
+    AGAIN = "again_words"
+    MISTAKE = "mistake_words"
+    ELSEWHERE = "elsewhere_words"
     NO = "no_words"
     NOUN_BEFORE = "noun_before"
     NOUN_AFTER = "noun_after"
@@ -57,6 +63,7 @@ class Phrase(StrEnum):
     SPAM = "spam"
     DECLINE = "decline"
     OPT_IN = "opt_in"
+    PREFER_TEXTS = "prefer_texts"
 
 
 _SHARED_THINGS = frozenset({Thing.MESSAGES, Thing.MARKETING, Thing.CARE})
@@ -70,7 +77,12 @@ _TOKEN = re.compile(r"[^\W\d_]\*+[^\W\d_]*|[^\W_]+")
 
 def tokens(text: str) -> list[str]:
     """Words of an already folded text: lower-case, no accents, masked swearing kept whole."""
-    return _TOKEN.findall(_CONTRACTION.sub("", text.replace("’", "'")))
+    return _TOKEN.findall(contracted(text))
+
+
+def contracted(text: str) -> str:
+    """ "don't" -> "dont", "I'm" -> "Im"; other apostrophes stay (they split words)."""
+    return _CONTRACTION.sub("", text.replace("’", "'")) if "'" in text or "’" in text else text
 
 
 def word_key(entry: str) -> tuple[str, ...]:
@@ -94,6 +106,8 @@ class Vocabulary:
     role_starts: Mapping[Role, Mapping[str, int]] = field(default_factory=dict)
     # Words without which a clause says nothing to this vocabulary (a quick pass).
     cues: frozenset[str] = frozenset()
+    # The roles an entry starting with a word may have: one lookup per word of a clause.
+    openers: Mapping[str, frozenset[Role]] = field(default_factory=dict)
 
     def sharing(self, others: Iterable[Vocabulary]) -> Vocabulary:
         """This vocabulary knowing the other languages' words for texts, promos, reminders and
@@ -114,7 +128,9 @@ class Vocabulary:
             roles={k: frozenset(v) for k, v in roles.items()},
             starts=_starts(things),
             role_starts=role_starts,
-            cues=self.cues | {_cue(k) for k, v in roles.items() if Role.CONTACT in v},
+            openers=_openers(role_starts),
+            # cues stay this language's own: another language's verb alone ("texting" in a
+            # Spanish clause) is read by that language's vocabulary
         )
 
     @classmethod
@@ -153,6 +169,7 @@ class Vocabulary:
             _starts(thing_index),
             role_starts,
             frozenset(cues),
+            _openers(role_starts),
         )
 
     def role_at(self, words: list[str], i: int, wanted: Role) -> int:
@@ -173,22 +190,25 @@ class Vocabulary:
                 return thing, size
         return None, 0
 
-    def phrases_in(self, words: list[str], names: list[bool]) -> frozenset[Phrase]:
-        """The kinds of phrase that occur in the words (names: capitalised in the text), not
-        negated ("I never said stop", "don't delete my number")."""
-        kinds: set[Phrase] = set()
+    def phrase_spans(self, words: list[str], names: list[bool]) -> dict[Phrase, set[int]]:
+        """Each kind of phrase found in the words (names: capitalised in the text), with the
+        positions its phrases cover — unless negated ("I never said stop", "don't text me")."""
+        found: dict[Phrase, set[int]] = {}
         for i, word in enumerate(words):
-            for key, found in self.phrases.get(word, ()):
-                new = found not in kinds and _matches(key, words, names, i)
-                if new and not self._denied(words, i):
-                    kinds.add(found)
-        return frozenset(kinds)
-
-    def phrase_in(self, words: list[str], names: list[bool], kind: Phrase) -> bool:
-        return kind in self.phrases_in(words, names)
+            for key, kind in self.phrases.get(word, ()):
+                if _matches(key, words, names, i) and not self._denied(words, i):
+                    found.setdefault(kind, set()).update(range(i, i + len(key)))
+        return found
 
     def _denied(self, words: list[str], i: int) -> bool:
-        return any(self.has(w, Role.NEGATION) for w in words[max(0, i - 2) : i])
+        """A negation just before, across at most one leading word ("don't ever text me");
+        not across a verb ("don't call, just text")."""
+        for j in range(i - 1, max(-1, i - 3), -1):
+            if self.has(words[j], Role.NEGATION):
+                return True
+            if not self.has(words[j], Role.LEAD):
+                return False
+        return False
 
     def is_phrase(self, words: list[str], names: list[bool]) -> bool:
         """Whether the words are exactly one phrase of any kind ("cancelalo", "who dis")."""
@@ -213,6 +233,14 @@ def _cue(key: tuple[str, ...]) -> str:
     """The entry's longest word: an entry can only match a clause that holds it, and a long
     word is a rare one ("a la mierda" needs "mierda"), so most clauses are passed over."""
     return max((w for w in key if w != NAME), key=len)
+
+
+def _openers(role_starts: Mapping[Role, Mapping[str, int]]) -> dict[str, frozenset[Role]]:
+    found: dict[str, set[Role]] = {}
+    for role, starts in role_starts.items():
+        for word in starts:
+            found.setdefault(word, set()).add(role)
+    return {word: frozenset(roles) for word, roles in found.items()}
 
 
 def _starts(keys: Iterable[tuple[str, ...]]) -> dict[str, int]:

@@ -352,3 +352,89 @@ def test_listing_french_answers_in_french() -> None:
     assert reply is not None and "Aide" in reply
     assert classify("ne m'écrivez plus", french).intent is Intent.OPT_OUT
     assert classify("arrêt de bus", french).intent is Intent.NONE
+
+
+@pytest.mark.parametrize(
+    "text", ["Reply back. For my appt tomorrow", "Reply soon! For real", "Text STOP. For real"]
+)
+def test_a_quote_that_spans_sentences_is_read_without_error(text: str) -> None:
+    assert classify(text, TWO).intent in (Intent.NONE, Intent.REVIEW, Intent.OPT_OUT)
+
+
+# --- a phrase counts when it is the point, or about our texts ----------------------------------
+
+TURNS_OF_PHRASE = cases(
+    Intent.NONE,
+    (),
+    "Shut up! That's amazing news",
+    "That dress is drop dead gorgeous",
+    "The doctor said he could cut it out next week",
+    "How many times do I have to take this pill?",
+    "Why do I keep getting headaches?",
+    "You keep sending me the wrong bill",
+    "I had no contact with anyone sick",
+    "Do not contact my employer",
+    "I had to turn off my phone during the MRI",
+    "Remove me from the waitlist please",
+    "Stop sending me paper bills",
+    "¿Cuántas veces al día tomo la pastilla?",
+    "Sigo recibiendo tratamiento",
+)
+CALLS_NOT_TEXTS = [
+    *cases(Intent.NONE, (), "Don't call me, text me", "Please stop calling and just text me"),
+    *cases(Intent.OPT_OUT, STOP_SCOPE, "don't call me", "Stop calling me", "no me llamen"),
+]
+THREATS = cases(
+    Intent.OPT_OUT,
+    STOP_SCOPE,
+    "If you text me again I will report you",
+    "Text me again and I'm calling my lawyer",
+    "Don't you dare text me again",
+)
+CONSENT_WORDS = cases(
+    Intent.OPT_OUT,
+    STOP_SCOPE,
+    "Revoke consent",
+    "I withdraw my consent",
+    "I no longer consent to receiving texts",
+    "I'd rather not receive texts",
+    "Please refrain from texting me",
+    "I would appreciate no more texts",
+)
+EXCEPTIONS = cases(
+    Intent.REVIEW, (), "Stop everything except reminders", "stop all texts except appointment ones"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "scope"),
+    [*TURNS_OF_PHRASE, *CALLS_NOT_TEXTS, *THREATS, *CONSENT_WORDS, *EXCEPTIONS],
+)
+def test_a_phrase_counts_when_it_is_what_the_text_says(
+    text: str, intent: Intent, scope: tuple[str, ...]
+) -> None:
+    assert read(text) == (intent, scope)
+
+
+@pytest.mark.parametrize("text", ["text me again plz", "you can text me again"])
+def test_asking_to_be_texted_again_is_an_opt_in_but_a_threat_is_not(text: str) -> None:
+    assert read(text)[0] is Intent.OPT_IN
+    assert read(f"If you {text} I will sue")[0] is not Intent.OPT_IN
+
+
+def test_a_clinics_false_positive_rule_keeps_names_readable() -> None:
+    rules = rules_from(
+        {**RULES.raw, "false_positives": [{"id": "x", "language": "en", "pattern": r"\bxyz\b"}]}
+    )
+    assert classify("This isn't Maria", rules).review == "wrong_number"
+
+
+def test_an_answer_that_is_a_polite_word_is_still_an_answer() -> None:
+    found = classify("OK", TWO, answers={"OK": "confirm"})
+    assert (found.intent, found.answer) == (Intent.ANSWER, "confirm")
+    assert classify("thanks", TWO, answers={"OK": "confirm"}).intent is not Intent.ANSWER
+
+
+def test_a_text_cut_at_the_limit_does_not_join_words() -> None:
+    text = "stop by, " * 400  # 3,600 characters; cut mid-word it would end in "stop"
+    assert classify(text, TWO).intent is Intent.NONE

@@ -184,7 +184,7 @@ def _verb(clause: Clause, vocab: Vocabulary, i: int, size: int, *, strong: bool)
     rule = f"reading:{vocab.language}:{{}}:{verb}"
     if _is_noun(words, i, i + size, vocab):
         return Reading(Intent.NONE, rule.format("noun"))
-    if i > 0 and vocab.has(words[i - 1], Role.MENTION) or _mistaken(words[:i], vocab):
+    if (i > 0 and vocab.has(words[i - 1], Role.MENTION)) or _mistaken(words[:i], vocab):
         return Reading(Intent.NONE, rule.format("mention"))
     if _negated(words, i, vocab):
         return Reading(Intent.NONE, rule.format("negated"))

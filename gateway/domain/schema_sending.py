@@ -16,6 +16,7 @@ from gateway.domain.rules import (
 from gateway.domain.schema_reader import Reader, joined, template_fields
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ANSWER_LENGTH = 40  # what an answer means ("confirm"), as stored with the inbound text
 
 
 def read_quiet_hours(
@@ -146,5 +147,7 @@ def _answers(reader: Reader, value: Any, path: KeyPath) -> dict[str, str]:
         if not isinstance(key, str) or not key.strip():
             reader.error(where, 'write the answer as text in quotes, e.g. "NO"')
         elif (text := reader.text(meaning, where)) is not None:
-            found[key] = text
+            if len(text) > ANSWER_LENGTH:
+                reader.error(where, f"an answer's meaning is at most {ANSWER_LENGTH} characters")
+            found[key] = text[:ANSWER_LENGTH]
     return found

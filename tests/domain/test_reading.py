@@ -438,3 +438,20 @@ def test_an_answer_that_is_a_polite_word_is_still_an_answer() -> None:
 def test_a_text_cut_at_the_limit_does_not_join_words() -> None:
     text = "stop by, " * 400  # 3,600 characters; cut mid-word it would end in "stop"
     assert classify(text, TWO).intent is Intent.NONE
+
+
+def test_no_text_makes_the_classifier_fail() -> None:
+    """The webhook classifies whatever arrives: any Unicode, any length, never an exception."""
+    import random
+
+    pieces = [
+        "stop", "STOP", "to", "2", "no", "don't", "me", "texts", "all", "?", ".", ",", "!",
+        "🛑", "👍", "“", "”", '"', "'", "*", "f***", "\u200b", "\u202e", "ß", "İ", "ǅ",
+        "ЅТОР", "停止", "стоп", "a", "1234", "\n", " ", "-", " - ", "Reply", "Liked", "Maria",
+        "para", "baja", "ya", "if", "again", "except", "call", "text me", "s t o p",
+    ]  # fmt: skip
+    chooser = random.Random(7)
+    for _ in range(3000):
+        text = "".join(chooser.choice(pieces) + chooser.choice(["", " "]) for _ in range(12))
+        found = classify(text, TWO)
+        assert found.intent in Intent

@@ -26,7 +26,7 @@ from gateway.domain.normalise import (
 )
 from gateway.domain.reading import Clause, Reading, asks_for_texts, is_decline, read_clause
 from gateway.domain.rules import Classification, Intent
-from gateway.domain.vocabulary import Thing, contracted, tokens
+from gateway.domain.vocabulary import Thing, contracted, tokens, unstretched
 
 _STOP_SIGNS = frozenset({"🛑"})
 _LONGEST_TEXT = 3200  # twice Twilio's 1,600-character limit
@@ -39,7 +39,7 @@ _SENTENCE_END = re.compile(r"[.!?;\n]+(?:\s|$)")
 _PIECES = re.compile(
     r"([^\W\d_]\*+[^\W\d_]*|[^\W_]+)|[.!?;\n]+|[,/()\[\]{}\"“”«»]|\s[-–—]+\s|[^\w\s'*&#@$%+-]"
 )
-_JOINS = frozenset({"but", "pero", "mais"})
+_JOINS = frozenset({"but", "pero"})
 _REACTION_MARK = re.compile(
     r"[\"“”«‘'’]|\b(?:an?|una?)\s+\w+\s*$", re.IGNORECASE
 )  # "thanks but stop": a new clause
@@ -287,8 +287,12 @@ def _read_sentences(text: str, rules: KeywordRules) -> Classification:
         bare = _unpadded(clause, rules)
         if not bare.words:
             padding += 1  # "ok", "thanks!": nothing either way
-        elif found := _clause_keyword(clause, rules) or _clause_structure(clause, rules):
+        elif found := _clause_keyword(
+            clause, rules, last=clause is clauses[-1] or (len(clauses) <= 2 and _short(clauses))
+        ):
             readings.append(found)
+        elif structure := _clause_structure(clause, rules):
+            readings.extend(structure)
         elif any(is_decline(bare, v) for v in rules.vocabularies):
             declines += 1
     best = max(readings, key=lambda r: r[0].strength, default=None)
@@ -340,7 +344,9 @@ def _scope_of(reading: Reading, rules: KeywordRules) -> tuple[str, ...]:
     return reading.scope or _main_scope(rules, Intent.OPT_OUT)
 
 
-def _clause_keyword(clause: Clause, rules: KeywordRules) -> tuple[Reading, str] | None:
+def _clause_keyword(
+    clause: Clause, rules: KeywordRules, *, last: bool = True
+) -> tuple[Reading, str] | None:
     """A clause that is a keyword ("Is this a scam? STOP"): opt-out and help count anywhere;
     an opt-in word counts only as the whole text ("Yes, see you then" confirms a visit)."""
     found = _keywords_in(clause.words, rules.index.folded_sequences, rules.index.longest)
@@ -353,17 +359,23 @@ def _clause_keyword(clause: Clause, rules: KeywordRules) -> tuple[Reading, str] 
     if clause.question and best.group.intent is Intent.OPT_OUT:
         why = f"'{best.word}' asked as a question"
         return Reading(Intent.REVIEW, rule, (), why, "opt_out"), best.language
+    if best.group.intent is Intent.HELP and not last:
+        return None  # "Help! I locked my keys in the car": a cry, not the HELP keyword
     scope = tuple(dict.fromkeys(s for k in found if k.group is best.group for s in k.group.scope))
     return Reading(best.group.intent, rule, scope), best.language
 
 
-def _clause_structure(clause: Clause, rules: KeywordRules) -> tuple[Reading, str] | None:
-    best: tuple[Reading, str] | None = None
-    for vocab in rules.vocabularies:
-        found = read_clause(clause, vocab)
-        if found is not None and (best is None or found.strength > best[0].strength):
-            best = (found, vocab.language)
-    return best
+def _short(clauses: list[Clause]) -> bool:
+    """ "HELP. What is this?": the other clause is a few words."""
+    return all(len(c.words) <= 4 for c in clauses)
+
+
+def _clause_structure(clause: Clause, rules: KeywordRules) -> list[tuple[Reading, str]]:
+    """The clause's strongest readings, in every language that reads it so: two opt-outs
+    ("no quiero ningún mensaje" read in English and in Spanish) add their scopes up."""
+    found = [(r, v.language) for v in rules.vocabularies if (r := read_clause(clause, v))]
+    strongest = max((r.strength for r, _ in found), default=0)
+    return [(r, language) for r, language in found if r.strength == strongest]
 
 
 def _clauses(text: str) -> list[Clause]:
@@ -371,7 +383,7 @@ def _clauses(text: str) -> list[Clause]:
     found: list[Clause] = []
     words: list[str] = []
     names: list[bool] = []
-    for match in _PIECES.finditer(contracted(folded_cased(text))):
+    for match in _PIECES.finditer(unstretched(contracted(folded_cased(text)))):
         word = match.group(1)
         if word is not None and word.casefold() not in _JOINS:
             words.append(word.casefold())

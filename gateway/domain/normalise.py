@@ -129,6 +129,8 @@ def _look_alikes() -> dict[int, str]:
         "ø": "o",
         "Ø": "O",
         "ß": "ss",
+        "đ": "d",  # Vietnamese d with stroke: no accent to strip, but read as d
+        "Đ": "D",
     }
     table = {ord(k): v for k, v in pairs.items()}
     # Emoji letters NFKC keeps: regional indicators 🇸🇹🇴🇵 and (negative) circled/squared 🅢🆂.

@@ -93,8 +93,13 @@ def asks_for_texts(clause: Clause, vocab: Vocabulary) -> bool:
 
 
 def is_decline(clause: Clause, vocab: Vocabulary) -> bool:
-    """A short "no", "not interested": an opt-out or not, depending on what it answers."""
-    return vocab.phrase_covers(clause.words, clause.names, Phrase.DECLINE)
+    """A short "no", "not interested" ("nah, not interested"): an opt-out or not, depending
+    on what it answers."""
+    words, names = clause.words, clause.names
+    if vocab.phrase_covers(words, names, Phrase.DECLINE):
+        return True
+    first = vocab.phrase_covers(words[:1], names[:1], Phrase.DECLINE)
+    return first and len(words) > 1 and vocab.phrase_covers(words[1:], names[1:], Phrase.DECLINE)
 
 
 def _phrase_readings(
@@ -189,6 +194,9 @@ def _verb(clause: Clause, vocab: Vocabulary, i: int, size: int, *, strong: bool)
     if _negated(words, i, vocab):
         return Reading(Intent.NONE, rule.format("negated"))
     thing, breadth = _object(words, i + size, vocab, strong=strong)
+    if i > 0 and words[i - 1] == "no" and thing in (Thing.CARE, Object.NOTHING):
+        why = f"'no {verb}' without a pause: 'no, {verb}' or 'no, don't {verb}'?"
+        return Reading(Intent.REVIEW, rule.format("no_then"), (), why, "opt_out")
     if thing is Object.VISIT or thing is Object.OTHER:
         return Reading(Intent.NONE, rule.format(thing.value))
     if _wonders(words, i, vocab):
@@ -257,11 +265,18 @@ def _negated(words: list[str], i: int, vocab: Vocabulary) -> bool:
     """A negation before the verb, across only words that leave it in force ("don't ever")."""
     for j in range(i - 1, max(-1, i - 1 - _NEGATION_REACH), -1):
         word = words[j]
-        if vocab.has(word, Role.NEGATION):
+        if _negation_ends_at(words, j, vocab):  # "don't", "no longer"
             return True
         if not _passes_negation(word, vocab):
             return False
     return False
+
+
+def _negation_ends_at(words: list[str], j: int, vocab: Vocabulary) -> bool:
+    return any(
+        vocab.role_at(words, start, Role.NEGATION) == j - start + 1
+        for start in range(max(0, j - 2), j + 1)
+    )
 
 
 def _passes_negation(word: str, vocab: Vocabulary) -> bool:
@@ -482,6 +497,8 @@ def _sends_something_else(words: list[str], start: int, vocab: Vocabulary) -> bo
             continue
         if thing is not None or vocab.has(word, Role.SUBJECT) or vocab.has(word, Role.CONDITION):
             return False  # our texts, or a new statement ("…text me again I'll sue")
+        if vocab.role_at(words, j, Role.THIRD):
+            return False  # texts to a person: "stop texting my daughter"
         if _sending(words, j, vocab):
             return False  # "no me llamen ni me escriban"
         if _content(word, vocab) and not vocab.has(word, Role.RESTRICTION):
@@ -512,15 +529,26 @@ def _dont_want(clause: Clause, vocab: Vocabulary) -> Reading | None:
         if thing is None:
             continue
         rule = f"reading:{vocab.language}:{{}}:{thing}"
+        if thing is Thing.CARE and _only(words, i, vocab):  # "I only want appointment texts"
+            return Reading(Intent.OPT_OUT, rule.format("only_care"), ("marketing",))
         between = words[i + 1 : i + 4]  # "I'd rather not get texts"
         if _negated(words, i, vocab) or any(vocab.has(w, Role.NEGATION) for w in between):
             if thing is Thing.THIS:
                 why = "does not want something unnamed (this, it)"
                 return Reading(Intent.REVIEW, rule.format("dont_want"), (), why, "opt_out")
             return Reading(Intent.OPT_OUT, rule.format("dont_want"), _scope(thing, False))
-        if thing is not Thing.THIS and _receives(words, i + 1, vocab):
+        if thing is not Thing.THIS and _receives(words, i + 1, vocab) and not _denies(words, vocab):
             return Reading(Intent.OPT_IN, rule.format("want"), _scope(thing, False))
     return None
+
+
+def _only(words: list[str], i: int, vocab: Vocabulary) -> bool:
+    return any(w in ("only", "solo", "solamente") for w in words[max(0, i - 2) : i + 4])
+
+
+def _denies(words: list[str], vocab: Vocabulary) -> bool:
+    """A negation anywhere in the clause: never an opt-in ("I no longer wish to receive…")."""
+    return any(_negation_ends_at(words, j, vocab) for j in range(len(words)))
 
 
 def _wanted(words: list[str], start: int, vocab: Vocabulary) -> Thing | None:
@@ -556,7 +584,11 @@ def _no_more(clause: Clause, vocab: Vocabulary) -> Reading | None:
     if not j:
         return None
     skipped = 0
-    while j < len(words) and (vocab.has(words[j], Role.MORE) or vocab.has(words[j], Role.LINK)):
+    while j < len(words) and (
+        vocab.has(words[j], Role.MORE)
+        or vocab.has(words[j], Role.LINK)
+        or (vocab.thing_at(words, j)[0] is None and _compound(words, j, vocab))  # "flu shot ads"
+    ):
         j += 1
     while verbal and j < len(words) and skipped < 3 and vocab.thing_at(words, j)[0] is None:
         j, skipped = j + 1, skipped + 1

@@ -72,12 +72,18 @@ NAME = "{name}"  # in a phrase: a capitalised word ("this isn't {name}")
 # English contractions lose their apostrophe ("don't" -> "dont"); other apostrophes split
 # words (French "m'écrivez" -> "m ecrivez").
 _CONTRACTION = re.compile(r"(?<=[^\W_])'(?=(?:t|s|m|re|ll|ve|d)\b)")
+_STRETCHED = re.compile(r"([^\W\d_])\1{2,}")
 _TOKEN = re.compile(r"[^\W\d_]\*+[^\W\d_]*|[^\W_]+")
 
 
 def tokens(text: str) -> list[str]:
     """Words of an already folded text: lower-case, no accents, masked swearing kept whole."""
     return _TOKEN.findall(contracted(text))
+
+
+def unstretched(text: str) -> str:
+    """A letter stretched three times or more read once ("stoppp", "pleeease")."""
+    return _STRETCHED.sub(r"\1", text)
 
 
 def contracted(text: str) -> str:

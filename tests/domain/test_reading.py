@@ -455,3 +455,49 @@ def test_no_text_makes_the_classifier_fail() -> None:
         text = "".join(chooser.choice(pieces) + chooser.choice(["", " "]) for _ in range(12))
         found = classify(text, TWO)
         assert found.intent in Intent
+
+
+# --- found by a third blind round ----------------------------------------------------------------
+
+THIRD_ROUND = [
+    *cases(
+        Intent.OPT_OUT,
+        STOP_SCOPE,
+        "I no longer wish to receive text communications from your office.",
+        "omg stoppp",
+        "pls dont txt me anymore ty",
+        "stop texting my daughter she is 12",
+        "Kindly remove my telephone number from your messaging list",
+        "BASTA YA DE MENSAJES",
+        "Revoco mi consentimiento para recibir mensajes de texto",
+        "Não quero mais receber mensagens",  # Portuguese: read, answered in English
+        "Xin đừng nhắn tin cho tôi nữa",  # Vietnamese
+        "停止",  # Chinese
+    ),
+    *cases(
+        Intent.OPT_OUT,
+        MKT,
+        "no more flu shot ads thanks",
+        "I only want appointment texts not the newsletter",
+    ),
+    *cases(
+        Intent.NONE,
+        (),
+        "The reminder has the wrong time, I was told 2:30",
+        "Help! I locked my keys in the car in your parking lot lol",
+        "I want to start physical therapy, who do I call?",
+    ),
+    *cases(
+        Intent.REVIEW, (), "nah not interested thx", "No stop the reminders please, los necesito"
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "intent", "scope"), THIRD_ROUND)
+def test_texts_a_third_blind_round_found(text: str, intent: Intent, scope: tuple[str, ...]) -> None:
+    assert read(text) == (intent, scope)
+
+
+def test_a_negation_anywhere_keeps_a_want_from_opting_in() -> None:
+    assert read("I no longer want to receive messages")[0] is Intent.OPT_OUT
+    assert read("I want to receive messages")[0] is Intent.OPT_IN

@@ -188,12 +188,27 @@ def passive(clause: Clause, vocab: Vocabulary) -> Reading | None:
     for i in starting(words, vocab, Role.PASSIVE):
         if not vocab.role_at(words, i, Role.PASSIVE) or negated(words, i, vocab):
             continue
+        if not _passive_voice(words, i, vocab):
+            continue  # "I removed my name": the patient did it
         if things is None:
             things = {vocab.thing_at(words, j)[0] for j in range(len(words))}
         me = Thing.ME in things or (words[0] in ("i", "im", "ive") and Thing.LISTS in things)
         if me and not about_someone_else(words, i, vocab):
             return Reading(Intent.OPT_OUT, f"reading:{vocab.language}:passive:{words[i]}")
     return None
+
+
+def _passive_voice(words: list[str], i: int, vocab: Vocabulary) -> bool:
+    """ "my number removed", "I have been removed", "is my info removed": not "I removed"."""
+    before = words[max(0, i - 2) : i]
+    if any(w in ("be", "been", "is", "was", "are", "were", "get", "got", "being") for w in before):
+        return True
+    return any(
+        vocab.thing_at(words, j)[0] in (Thing.ME, Thing.LISTS)
+        and j + len(words[j:i]) == i
+        and vocab.thing_at(words, j)[1] == i - j
+        for j in range(max(0, i - 4), i)
+    )
 
 
 def start_again(clause: Clause, vocab: Vocabulary) -> Reading | None:

@@ -24,7 +24,14 @@ from gateway.domain.normalise import (
     squeezed,
     visible,
 )
-from gateway.domain.reading import Clause, Reading, asks_for_texts, is_decline, read_clause
+from gateway.domain.reading import (
+    Clause,
+    Reading,
+    asks_for_texts,
+    is_decline,
+    read_clause,
+    shows_interest,
+)
 from gateway.domain.rules import Classification, Intent
 from gateway.domain.vocabulary import Thing, contracted, tokens, unstretched
 
@@ -302,6 +309,8 @@ def _read_sentences(text: str, rules: KeywordRules) -> Classification:
     if best is None:
         return Classification(Intent.NONE, (), rules.default_language, "none", False)
     reading, language = best
+    if _startled(clauses, readings, rules):  # "Stop, this is amazing, how much?"
+        return Classification(Intent.NONE, (), language, f"reading:{language}:interest", False)
     opt_outs = [r for r, _ in readings if r.intent is Intent.OPT_OUT]
     if opt_outs and all(r.voice for r in opt_outs) and _texts_asked_for(clauses, rules):
         rule = f"reading:{language}:prefers_texts"  # "don't call me, text me"
@@ -310,6 +319,19 @@ def _read_sentences(text: str, rules: KeywordRules) -> Classification:
         reading = replace(reading, scope=("marketing",))  # "…offers, stop sending them"
         readings = [(reading, language)]
     return _classification(reading, language, readings, rules)
+
+
+def _startled(
+    clauses: list[Clause], readings: list[tuple[Reading, str]], rules: KeywordRules
+) -> bool:
+    """The only opt-out is a bare "Stop," opening a text that goes on to show interest."""
+    opt_outs = [r for r, _ in readings if r.intent is Intent.OPT_OUT]
+    if len(opt_outs) != 1 or not opt_outs[0].rule.startswith("keyword:") or len(clauses) < 2:
+        return False
+    first = _keywords_in(clauses[0].words, rules.index.folded_sequences, rules.index.longest)
+    return bool(first) and any(
+        shows_interest(c, v) for c in clauses[1:] for v in rules.vocabularies
+    )
 
 
 def _texts_asked_for(clauses: list[Clause], rules: KeywordRules) -> bool:
@@ -383,17 +405,20 @@ def _clauses(text: str) -> list[Clause]:
     found: list[Clause] = []
     words: list[str] = []
     names: list[bool] = []
+    shouted: set[int] = set()
     for match in _PIECES.finditer(unstretched(contracted(folded_cased(text)))):
         word = match.group(1)
         if word is not None and word.casefold() not in _JOINS:
+            if word.isupper() and len(word) > 1:
+                shouted.add(len(words))
             words.append(word.casefold())
             names.append(word[:1].isupper() and word[1:2].islower())
             continue
         if words:  # a mark (or "but") ends the clause
-            found.append(Clause(words, names, question="?" in match.group(0)))
-            words, names = [], []
+            found.append(Clause(words, names, "?" in match.group(0), frozenset(shouted)))
+            words, names, shouted = [], [], set()
     if words:
-        found.append(Clause(words, names, question=False))
+        found.append(Clause(words, names, False, frozenset(shouted)))
     return found
 
 

@@ -52,6 +52,7 @@ class Clause:
     words: list[str]
     names: list[bool]  # the word was capitalised (a name: "this isn't Maria")
     question: bool
+    shouted: frozenset[int] = frozenset()  # words typed in capitals: "NOT INTERESTED STOP"
 
 
 def scope_for(thing: Thing, breadth: bool) -> tuple[str, ...]:
@@ -152,6 +153,9 @@ def sends_something_else(words: list[str], start: int, vocab: Vocabulary) -> boo
             continue
         if thing is not None or vocab.has(word, Role.SUBJECT) or vocab.has(word, Role.CONDITION):
             return False  # our texts, or a new statement ("…text me again I'll sue")
+        if word in ("about", "regarding", "sobre") or vocab.has(word, Role.VISIT):
+            j += 1 if vocab.has(word, Role.VISIT) else end  # "…me at this number", "…about my bill"
+            continue
         if vocab.role_at(words, j, Role.THIRD):
             return False  # texts to a person: "stop texting my daughter"
         if sending(words, j, vocab):

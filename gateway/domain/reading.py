@@ -22,7 +22,7 @@ from gateway.domain.rules import Intent
 from gateway.domain.verbs import verb_readings
 from gateway.domain.vocabulary import Phrase, Role, Vocabulary
 
-__all__ = ["Clause", "Reading", "asks_for_texts", "is_decline", "read_clause"]
+__all__ = ["Clause", "Reading", "asks_for_texts", "is_decline", "read_clause", "shows_interest"]
 
 
 def read_clause(clause: Clause, vocab: Vocabulary) -> Reading | None:
@@ -32,6 +32,8 @@ def read_clause(clause: Clause, vocab: Vocabulary) -> Reading | None:
         return None
     spans = vocab.phrase_spans(words, clause.names)
     if mistaken(words, vocab):  # "I accidentally texted stop": neither complaint nor dismissal
+        if _stop_word_in(words, vocab):  # but a wish to undo it (START's rule applies)
+            return Reading(Intent.OPT_IN, f"reading:{lang}:undo_by_mistake")
         spans.pop(Phrase.DISMISSAL, None)
         spans.pop(Phrase.COMPLAINT, None)
     if Phrase.DISMISSAL in spans and (
@@ -60,13 +62,23 @@ def asks_for_texts(clause: Clause, vocab: Vocabulary) -> bool:
 
 
 def is_decline(clause: Clause, vocab: Vocabulary) -> bool:
-    """A short "no", "not interested" ("nah, not interested"): an opt-out or not, depending
-    on what it answers."""
-    words, names = clause.words, clause.names
-    if vocab.phrase_covers(words, names, Phrase.DECLINE):
-        return True
-    first = vocab.phrase_covers(words[:1], names[:1], Phrase.DECLINE)
-    return first and len(words) > 1 and vocab.phrase_covers(words[1:], names[1:], Phrase.DECLINE)
+    """A short "no", "not interested" ("nah, not interested at this time"): an opt-out or
+    not, depending on what it answers."""
+    covered = vocab.phrase_spans(clause.words, clause.names).get(Phrase.DECLINE)
+    return _holds(covered, clause, vocab)
+
+
+def shows_interest(clause: Clause, vocab: Vocabulary) -> bool:
+    """ "tell me more", "how much?": after a startled "Stop,", interest, not an opt-out."""
+    words = clause.words
+    return any(vocab.role_at(words, j, Role.INTEREST) for j in range(len(words)))
+
+
+def _stop_word_in(words: list[str], vocab: Vocabulary) -> bool:
+    return any(
+        vocab.role_at(words, j, Role.STOP) or vocab.role_at(words, j, Role.PASSIVE)
+        for j in range(len(words))
+    )
 
 
 def _phrase_readings(

@@ -56,8 +56,13 @@ def _verb(clause: Clause, vocab: Vocabulary, i: int, size: int, *, strong: bool)
         return Reading(Intent.NONE, rule.format("mention"))
     if negated(words, i, vocab):
         return Reading(Intent.NONE, rule.format("negated"))
+    if _stated(words, i, vocab):  # "unsubscribing will stop all messages", "I will stop it"
+        return Reading(Intent.NONE, rule.format("statement"))
     thing, breadth = _object(words, i + size, vocab, strong=strong)
-    if i > 0 and words[i - 1] == "no" and thing in (Thing.CARE, Object.NOTHING):
+    if strong and i in clause.shouted and thing is Object.OTHER and i + size == len(words) - 1:
+        thing = Object.NOTHING  # "NOT INTERESTED STOP ACMEIN": a sender's code after it
+    typed = strong and i in clause.shouted  # "No STOP": the keyword, shouted
+    if i > 0 and words[i - 1] == "no" and thing in (Thing.CARE, Object.NOTHING) and not typed:
         why = f"'no {verb}' without a pause: 'no, {verb}' or 'no, don't {verb}'?"
         return Reading(Intent.REVIEW, rule.format("no_then"), (), why, "opt_out")
     if thing is Object.VISIT or thing is Object.OTHER:
@@ -74,6 +79,8 @@ def _verb(clause: Clause, vocab: Vocabulary, i: int, size: int, *, strong: bool)
         return Reading(Intent.OPT_OUT, rule.format("this"), vague=True)
     if thing is Thing.THIS and any(vocab.has(w, Role.SUBJECT) for w in words[:i]):
         return Reading(Intent.NONE, rule.format("own_doing"))  # "should I stop it (the pill)?"
+    if thing is Object.NOTHING and strong and _keyword_at_end(clause, i, size, vocab):
+        return Reading(Intent.OPT_OUT, rule.format("keyword_at_end"), vague=True)
     if thing is Object.NOTHING:
         subject = _subject(words, i, vocab)
         if subject in KINDS_OF_TEXTS and not clause.question:  # "I'd like the texts to stop"
@@ -90,6 +97,26 @@ def _verb(clause: Clause, vocab: Vocabulary, i: int, size: int, *, strong: bool)
     else:
         why = f"'{verb}' without saying what: maybe the texts, maybe something else"
     return Reading(Intent.REVIEW, rule.format("unclear"), (), why, "opt_out")
+
+
+def _stated(words: list[str], i: int, vocab: Vocabulary) -> bool:
+    """An auxiliary just before the verb, not after "you": a statement, not a request."""
+    if i == 0 or not vocab.has(words[i - 1], Role.AUXILIARY):
+        return False
+    return not (i > 1 and words[i - 2] in ("you", "u", "ya", "yall"))
+
+
+def _keyword_at_end(clause: Clause, i: int, size: int, vocab: Vocabulary) -> bool:
+    """ "Not interested STOP", "Why are you texting me STOP", "No thanks STOP 56161": the
+    keyword typed after the rest — not "it won't stop", "let's make the pain stop"."""
+    words = clause.words
+    after = words[i + size :]
+    coded = i in clause.shouted and len(after) <= 1  # "STOP ACMEIN", "STOP 56161"
+    if clause.question or i == 0 or not (coded or all(w.isdigit() for w in after)):
+        return False
+    if vocab.has(words[i - 1], Role.BLOCKER) or clause.names[i - 1]:
+        return False  # "it won't stop", "Meet me at Metro stop"
+    return not any(vocab.has(w, Role.CAUSATIVE) for w in words[max(0, i - 3) : i])
 
 
 def _subject(words: list[str], i: int, vocab: Vocabulary) -> Thing | Object | None:
@@ -149,10 +176,10 @@ def _object(
                 return Object.OTHER, breadth  # "my subscription box"
             if thing is Thing.ME and _from_something_else(words, after, vocab):
                 return Object.OTHER, breadth  # "remove me from the waitlist"
-            if _elsewhere(words, after, vocab):
+            if thing in KINDS_OF_TEXTS and _elsewhere(words, after, vocab):
                 return Object.OTHER, breadth  # "the notifications on the portal app"
             return narrowed(thing, words, j + size, vocab), breadth
-        elif sends := sending(words, j, vocab):
+        elif not determiner and (sends := sending(words, j, vocab)):
             if sends_something_else(words, j + sends, vocab):
                 return Object.OTHER, breadth  # "stop sending me paper bills"
             return narrowed(Thing.MESSAGES, words, j + 1, vocab), breadth
@@ -162,6 +189,8 @@ def _object(
             break  # "STOP i moved to another doctor": a new statement
         elif vocab.has(word, Role.LINK):
             determiner = determiner or word not in ("from", "off", "out")
+        elif word.isdigit() and j == start and all(w.isdigit() for w in words[j:]):
+            break  # "STOP 12345": a code after the keyword
         elif content(word, vocab) and not compound(words, j, vocab):
             return _other(word, vocab, bare=not determiner and j == start, strong=strong), breadth
         j += size or 1

@@ -38,6 +38,10 @@ class Role(StrEnum):
     AGAIN = "again_words"
     MISTAKE = "mistake_words"
     ELSEWHERE = "elsewhere_words"
+    AUXILIARY = "auxiliary_words"
+    BLOCKER = "keyword_blockers"
+    INTEREST = "interest_words"
+    CAUSATIVE = "causative_words"
     NO = "no_words"
     NOUN_BEFORE = "noun_before"
     NOUN_AFTER = "noun_after"
@@ -72,6 +76,7 @@ NAME = "{name}"  # in a phrase: a capitalised word ("this isn't {name}")
 # English contractions lose their apostrophe ("don't" -> "dont"); other apostrophes split
 # words (French "m'écrivez" -> "m ecrivez").
 _CONTRACTION = re.compile(r"(?<=[^\W_])'(?=(?:t|s|m|re|ll|ve|d)\b)")
+_NUMBER_SIGN = re.compile(r"(?<=[^\W\d_])\s*#(?!\s*\d)")
 _STRETCHED = re.compile(r"([^\W\d_])\1{2,}")
 _TOKEN = re.compile(r"[^\W\d_]\*+[^\W\d_]*|[^\W_]+")
 
@@ -87,7 +92,10 @@ def unstretched(text: str) -> str:
 
 
 def contracted(text: str) -> str:
-    """ "don't" -> "dont", "I'm" -> "Im"; other apostrophes stay (they split words)."""
+    """ "don't" -> "dont", "I'm" -> "Im" (other apostrophes split words); "wrong #" and
+    "my #" -> "… number"."""
+    if "#" in text:
+        text = _NUMBER_SIGN.sub(" number", text)
     return _CONTRACTION.sub("", text.replace("’", "'")) if "'" in text or "’" in text else text
 
 

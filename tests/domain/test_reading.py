@@ -501,3 +501,51 @@ def test_texts_a_third_blind_round_found(text: str, intent: Intent, scope: tuple
 def test_a_negation_anywhere_keeps_a_want_from_opting_in() -> None:
     assert read("I no longer want to receive messages")[0] is Intent.OPT_OUT
     assert read("I want to receive messages")[0] is Intent.OPT_IN
+
+
+# --- found by a fourth blind round (peers' tests and issue trackers) -----------------------
+
+FOURTH_ROUND = [
+    *cases(
+        Intent.OPT_OUT,
+        STOP_SCOPE,
+        "Not interested STOP",
+        "not interested stop",
+        "No thanks STOP 56161",
+        "NOT INTERESTED STOP ACMEIN",
+        "Why are you texting me STOP",
+        "Who is this? Wrong number STOP",
+        "No STOP",
+        "HALT STOP",
+        "Do not contact me at this number ever again",
+        "stop texting me about my bill",
+        "not interested in receiving these",
+    ),
+    *cases(
+        Intent.NONE,
+        (),
+        "Meet me at Metro STOP",
+        "let's make the pain stop",
+        "I will stop texting you, sorry",
+        "can we end the call",
+        "I removed my name",
+        "Stop, this is amazing, how much?",
+    ),
+    *cases(
+        Intent.REVIEW,
+        (),
+        "Reply STOP to unsubscribe. Unsubscribing will stop all messages from this number.",
+        "Click the link below to unsubscribe from these notifications.",
+        "Thanks, but we're not interested at this time.",
+        "not mine",
+        "Wrong #",
+    ),
+    *cases(Intent.OPT_IN, MKT, "I didn't mean to unsubscribe", "I accidentally texted stop"),
+]
+
+
+@pytest.mark.parametrize(("text", "intent", "scope"), FOURTH_ROUND)
+def test_texts_a_fourth_blind_round_found(
+    text: str, intent: Intent, scope: tuple[str, ...]
+) -> None:
+    assert read(text) == (intent, scope)

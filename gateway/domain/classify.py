@@ -27,6 +27,7 @@ from gateway.domain.normalise import (
 from gateway.domain.reading import (
     Clause,
     Reading,
+    asks_for_calls,
     asks_for_texts,
     is_decline,
     read_clause,
@@ -38,14 +39,14 @@ from gateway.domain.vocabulary import Thing, contracted, tokens, unstretched
 _STOP_SIGNS = frozenset({"🛑"})
 _LONGEST_TEXT = 3200  # twice Twilio's 1,600-character limit
 _SHORT_TEXT = 24  # words: letters typed apart ("s t o p") are looked for in short texts only
+_SHORT_ANSWER = 6  # words: a decline ("no thanks"), a stretched keyword ("stopp pls")
 _PRIORITY = {Intent.OPT_OUT: 0, Intent.OPT_IN: 1, Intent.HELP: 2}
 # Sentences end at these; so do emoji and other symbols ("STOP 🛑 who is this").
 _SENTENCE_END = re.compile(r"[.!?;\n]+(?:\s|$)")
-# A word (as `tokens` reads them), or a mark that ends a clause: sentence ends, commas,
-# brackets, quotes, dashes between spaces, emoji and other symbols ("STOP 🛑 who is this").
-_PIECES = re.compile(
-    r"([^\W\d_]\*+[^\W\d_]*|[^\W_]+)|[.!?;\n]+|[,/()\[\]{}\"“”«»]|\s[-–—]+\s|[^\w\s'*&#@$%+-]"
-)
+# The marks that end a clause: sentence ends, commas, brackets, quotes, dashes between
+# spaces, emoji and other symbols ("STOP 🛑 who is this").
+_MARKS = re.compile(r"([.!?;\n]+|[,/()\[\]{}\"“”«»]|\s[-–—]+\s|[^\w\s'*&#@$%+-])")
+_WORD = re.compile(r"[^\W\d_]\*+[^\W\d_]*|[^\W_]+")  # as `tokens` reads words
 _JOINS = frozenset({"but", "pero"})
 _REACTION_MARK = re.compile(
     r"[\"“”«‘'’]|\b(?:an?|una?)\s+\w+\s*$", re.IGNORECASE
@@ -178,7 +179,7 @@ def _despaced(words: list[str]) -> list[str]:
 def _squeezed(loose: str, words: list[str], rules: KeywordRules) -> list[str]:
     """ "Stopp pls", "yesss please": each word with its repeated letters read once — unless
     it is a word of its own ("stoop" is not STOP)."""
-    if len(words) > _SHORT_TEXT or squeezed(loose) == loose:
+    if len(words) > _SHORT_ANSWER or squeezed(loose) == loose:
         return []
     if any(w in rules.real_words for w in words):
         return []
@@ -300,7 +301,9 @@ def _read_sentences(text: str, rules: KeywordRules) -> Classification:
             readings.append(found)
         elif structure := _clause_structure(clause, rules):
             readings.extend(structure)
-        elif any(is_decline(bare, v) for v in rules.vocabularies):
+        elif len(bare.words) <= _SHORT_ANSWER and any(
+            is_decline(bare, v) for v in rules.vocabularies
+        ):
             declines += 1
     best = max(readings, key=lambda r: r[0].strength, default=None)
     nothing_else = best is None or best[0].intent is Intent.NONE
@@ -310,11 +313,18 @@ def _read_sentences(text: str, rules: KeywordRules) -> Classification:
         return Classification(Intent.NONE, (), rules.default_language, "none", False)
     reading, language = best
     if _startled(clauses, readings, rules):  # "Stop, this is amazing, how much?"
-        return Classification(Intent.NONE, (), language, f"reading:{language}:interest", False)
+        why = "a 'stop' beside laughter or interest: maybe a joke, maybe an opt-out"
+        rule = f"reading:{language}:interest"
+        return Classification(Intent.REVIEW, (), language, rule, False, why, "opt_out")
     opt_outs = [r for r, _ in readings if r.intent is Intent.OPT_OUT]
     if opt_outs and all(r.voice for r in opt_outs) and _texts_asked_for(clauses, rules):
         rule = f"reading:{language}:prefers_texts"  # "don't call me, text me"
         return Classification(Intent.NONE, (), language, rule, False)
+    contacts = all(":dont_contact:" in r.rule and not r.voice for r in opt_outs)
+    if opt_outs and contacts and _calls_asked_for(clauses, rules):  # "call me, not text"
+        why = "asks for a call instead of texts: a person decides what to stop"
+        rule = f"reading:{language}:prefers_calls"
+        return Classification(Intent.REVIEW, (), language, rule, False, why, "opt_out")
     if opt_outs and all(r.vague for r in opt_outs) and _only_promos_named(clauses, rules):
         reading = replace(reading, scope=("marketing",))  # "…offers, stop sending them"
         readings = [(reading, language)]
@@ -326,12 +336,21 @@ def _startled(
 ) -> bool:
     """The only opt-out is a bare "Stop," opening a text that goes on to show interest."""
     opt_outs = [r for r, _ in readings if r.intent is Intent.OPT_OUT]
-    if len(opt_outs) != 1 or not opt_outs[0].rule.startswith("keyword:") or len(clauses) < 2:
+    bare = (":this:", ":request:")  # "stop it lol", "Stop!" — no texts named
+    if len(opt_outs) != 1 or not (
+        opt_outs[0].rule.startswith("keyword:") or any(b in opt_outs[0].rule for b in bare)
+    ):
         return False
-    first = _keywords_in(clauses[0].words, rules.index.folded_sequences, rules.index.longest)
-    return bool(first) and any(
-        shows_interest(c, v) for c in clauses[1:] for v in rules.vocabularies
-    )
+    first = clauses[0]
+    if _keywords_in(first.words, rules.index.folded_sequences, rules.index.longest):
+        rest = clauses[1:]  # "Stop, I want to know more"
+    else:
+        rest = clauses  # "stop it lol you're funny"
+    return any(shows_interest(c, v) for c in rest for v in rules.vocabularies)
+
+
+def _calls_asked_for(clauses: list[Clause], rules: KeywordRules) -> bool:
+    return any(asks_for_calls(c, v) for c in clauses for v in rules.vocabularies)
 
 
 def _texts_asked_for(clauses: list[Clause], rules: KeywordRules) -> bool:
@@ -401,25 +420,25 @@ def _clause_structure(clause: Clause, rules: KeywordRules) -> list[tuple[Reading
 
 
 def _clauses(text: str) -> list[Clause]:
-    """The text's clauses, in one pass over its words and the marks between them."""
+    """The text's clauses: split at the marks that end one ("?" remembered), then at "but"."""
+    parts = _MARKS.split(unstretched(contracted(folded_cased(text))))
     found: list[Clause] = []
-    words: list[str] = []
-    names: list[bool] = []
-    shouted: set[int] = set()
-    for match in _PIECES.finditer(unstretched(contracted(folded_cased(text)))):
-        word = match.group(1)
-        if word is not None and word.casefold() not in _JOINS:
-            if word.isupper() and len(word) > 1:
-                shouted.add(len(words))
-            words.append(word.casefold())
-            names.append(word[:1].isupper() and word[1:2].islower())
-            continue
-        if words:  # a mark (or "but") ends the clause
-            found.append(Clause(words, names, "?" in match.group(0), frozenset(shouted)))
-            words, names, shouted = [], [], set()
-    if words:
-        found.append(Clause(words, names, False, frozenset(shouted)))
+    for at in range(0, len(parts), 2):
+        raw = _WORD.findall(parts[at])
+        question = at + 1 < len(parts) and "?" in parts[at + 1]
+        while raw:
+            cut = next((k for k, w in enumerate(raw) if w.casefold() in _JOINS), len(raw))
+            if cut:
+                found.append(_clause(raw[:cut], question and cut == len(raw)))
+            raw = raw[cut + 1 :]
     return found
+
+
+def _clause(raw: list[str], question: bool) -> Clause:
+    words = [w.casefold() for w in raw]
+    names = [w[:1].isupper() and w[1:2].islower() for w in raw]
+    shouted = frozenset(k for k, w in enumerate(raw) if len(w) > 1 and w.isupper())
+    return Clause(words, names, question, shouted)
 
 
 def _without_false_positives(text: str, rules: KeywordRules) -> str:

@@ -131,10 +131,18 @@ def narrowed(thing: Thing, words: list[str], start: int, vocab: Vocabulary) -> T
     return next((k for k in (Thing.MARKETING, Thing.CARE) if k in kinds), thing)
 
 
-def starting(words: list[str], vocab: Vocabulary, role: Role) -> list[int]:
-    """Where an entry of the role may start: a quick pass before the closer look."""
+def starting(words: list[str], vocab: Vocabulary, *roles: Role) -> list[int]:
+    """Where an entry of the roles may start: a quick pass before the closer look."""
     openers = vocab.openers
-    return [i for i, word in enumerate(words) if role in openers.get(word, ())]
+    if len(roles) == 1:
+        role = roles[0]
+        return [i for i, word in enumerate(words) if word in openers and role in openers[word]]
+    wanted = set(roles)
+    return [
+        i
+        for i, word in enumerate(words)
+        if word in openers and not wanted.isdisjoint(openers[word])
+    ]
 
 
 def about_someone_else(words: list[str], i: int, vocab: Vocabulary) -> bool:
@@ -172,4 +180,11 @@ def conditional(words: list[str], vocab: Vocabulary) -> bool:
 
 
 def mistaken(words: list[str], vocab: Vocabulary) -> bool:
-    return any(vocab.role_at(words, j, Role.MISTAKE) for j in range(len(words)))
+    return has_any(words, vocab, Role.MISTAKE)
+
+
+def has_any(words: list[str], vocab: Vocabulary, *roles: Role) -> bool:
+    """Whether an entry of one of the roles stands anywhere in the words."""
+    return any(
+        vocab.role_at(words, j, role) for j in starting(words, vocab, *roles) for role in roles
+    )

@@ -15,20 +15,30 @@ from gateway.domain.clause import (
     Reading,
     conditional,
     content,
+    has_any,
     mistaken,
     sends_something_else,
+    starting,
 )
 from gateway.domain.rules import Intent
 from gateway.domain.verbs import verb_readings
-from gateway.domain.vocabulary import Phrase, Role, Vocabulary
+from gateway.domain.vocabulary import NAME, Phrase, Role, Vocabulary
 
-__all__ = ["Clause", "Reading", "asks_for_texts", "is_decline", "read_clause", "shows_interest"]
+__all__ = [
+    "Clause",
+    "Reading",
+    "asks_for_calls",
+    "asks_for_texts",
+    "is_decline",
+    "read_clause",
+    "shows_interest",
+]
 
 
 def read_clause(clause: Clause, vocab: Vocabulary) -> Reading | None:
     """The strongest reading of the clause in this language; None when nothing applies."""
     words, lang = clause.words, vocab.language
-    if vocab.cues.isdisjoint(words):
+    if vocab.cues.isdisjoint(words) and not (NAME in vocab.cues and any(clause.names[1:])):
         return None
     spans = vocab.phrase_spans(words, clause.names)
     if mistaken(words, vocab):  # "I accidentally texted stop": neither complaint nor dismissal
@@ -61,6 +71,11 @@ def asks_for_texts(clause: Clause, vocab: Vocabulary) -> bool:
     return Phrase.PREFER_TEXTS in vocab.phrase_spans(clause.words, clause.names)
 
 
+def asks_for_calls(clause: Clause, vocab: Vocabulary) -> bool:
+    """ "call me, not text, about the results": a choice of channel, for a person to read."""
+    return Phrase.PREFER_CALLS in vocab.phrase_spans(clause.words, clause.names)
+
+
 def is_decline(clause: Clause, vocab: Vocabulary) -> bool:
     """A short "no", "not interested" ("nah, not interested at this time"): an opt-out or
     not, depending on what it answers."""
@@ -70,15 +85,11 @@ def is_decline(clause: Clause, vocab: Vocabulary) -> bool:
 
 def shows_interest(clause: Clause, vocab: Vocabulary) -> bool:
     """ "tell me more", "how much?": after a startled "Stop,", interest, not an opt-out."""
-    words = clause.words
-    return any(vocab.role_at(words, j, Role.INTEREST) for j in range(len(words)))
+    return has_any(clause.words, vocab, Role.INTEREST)
 
 
 def _stop_word_in(words: list[str], vocab: Vocabulary) -> bool:
-    return any(
-        vocab.role_at(words, j, Role.STOP) or vocab.role_at(words, j, Role.PASSIVE)
-        for j in range(len(words))
-    )
+    return has_any(words, vocab, Role.STOP, Role.PASSIVE)
 
 
 def _phrase_readings(
@@ -86,7 +97,9 @@ def _phrase_readings(
 ) -> list[Reading]:
     words, lang = clause.words, vocab.language
     found = []
-    if Phrase.OPT_IN in spans and not conditional(words, vocab):
+    opt_in = spans.get(Phrase.OPT_IN)
+    said = opt_in is not None and (_about_texts(words, vocab) or _holds(opt_in, clause, vocab, 0))
+    if said and not conditional(words, vocab):  # not "I'm back on my meds"
         found.append(Reading(Intent.OPT_IN, f"reading:{lang}:opt_in"))
     if _holds(spans.get(Phrase.WRONG_NUMBER), clause, vocab):
         why = "says this may be the wrong number: consent may belong to a previous holder"
@@ -98,14 +111,15 @@ def _phrase_readings(
     return found
 
 
-def _holds(covered: set[int] | None, clause: Clause, vocab: Vocabulary) -> bool:
+def _holds(covered: set[int] | None, clause: Clause, vocab: Vocabulary, others: int = 1) -> bool:
     """The phrases are what the clause says: at most one word of substance beside them ("go
     away", "sorry, wrong number", "I don't know a Dr Patel"), not a turn of phrase in another
     sentence ("drop dead gorgeous", "you have the wrong address on file")."""
     if not covered:
         return False
     words, names = clause.words, clause.names
-    others = [
+    covered = covered | _multiword_function(words, vocab)  # "de nuevo", "any more"
+    beside = [
         w
         for j, w in enumerate(words)
         if j not in covered
@@ -113,7 +127,15 @@ def _holds(covered: set[int] | None, clause: Clause, vocab: Vocabulary) -> bool:
         and content(w, vocab)
         and vocab.thing_at(words, j)[0] is None
     ]
-    return len(others) <= 1
+    return len(beside) <= others
+
+
+def _multiword_function(words: list[str], vocab: Vocabulary) -> set[int]:
+    found: set[int] = set()
+    for j in starting(words, vocab, Role.MORE, Role.AGAIN):
+        size = vocab.role_at(words, j, Role.MORE) or vocab.role_at(words, j, Role.AGAIN)
+        found.update(range(j, j + size))
+    return found
 
 
 def _about_texts(words: list[str], vocab: Vocabulary) -> bool:
@@ -131,4 +153,4 @@ def _about_texts(words: list[str], vocab: Vocabulary) -> bool:
 
 def _excepts(words: list[str], vocab: Vocabulary) -> bool:
     """ "stop everything except the reminders"."""
-    return any(vocab.role_at(words, j, Role.EXCEPT) for j in range(len(words)))
+    return has_any(words, vocab, Role.EXCEPT)

@@ -242,11 +242,6 @@ def _voice(words: list[str], start: int, vocab: Vocabulary) -> bool:
 def _other(word: str, vocab: Vocabulary, *, bare: bool, strong: bool) -> Thing | Object:
     """An object the vocabulary does not know: a slip of "texts" or "texting", or another
     thing altogether ("stop the bleeding", "quit smoking", "cancel appointment")."""
-    if bare and strong and len(word) > 3:
-        for key, thing in vocab.things.items():
-            if thing is Thing.MESSAGES and len(key) == 1 and one_slip(word, key[0]):
-                return Thing.MESSAGES
-        for key, roles in vocab.roles.items():
-            if Role.CONTACT in roles and len(key) == 1 and one_slip(word, key[0]):
-                return Thing.MESSAGES
+    if bare and strong and len(word) > 3 and any(one_slip(word, k) for k in vocab.text_words):
+        return Thing.MESSAGES
     return Object.OTHER

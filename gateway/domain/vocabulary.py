@@ -68,6 +68,7 @@ class Phrase(StrEnum):
     DECLINE = "decline"
     OPT_IN = "opt_in"
     PREFER_TEXTS = "prefer_texts"
+    PREFER_CALLS = "prefer_calls"
 
 
 _SHARED_THINGS = frozenset({Thing.MESSAGES, Thing.MARKETING, Thing.CARE})
@@ -122,6 +123,8 @@ class Vocabulary:
     cues: frozenset[str] = frozenset()
     # The roles an entry starting with a word may have: one lookup per word of a clause.
     openers: Mapping[str, frozenset[Role]] = field(default_factory=dict)
+    # Single words for texts or for texting: what a slip of the thumb ("textss") stands for.
+    text_words: tuple[str, ...] = ()
 
     def sharing(self, others: Iterable[Vocabulary]) -> Vocabulary:
         """This vocabulary knowing the other languages' words for texts, promos, reminders and
@@ -143,6 +146,7 @@ class Vocabulary:
             starts=_starts(things),
             role_starts=role_starts,
             openers=_openers(role_starts),
+            text_words=_text_words(things, roles),
             # cues stay this language's own: another language's verb alone ("texting" in a
             # Spanish clause) is read by that language's vocabulary
         )
@@ -173,8 +177,14 @@ class Vocabulary:
         role_starts = {
             role: _starts(k for k, v in role_index.items() if role in v) for role in Role
         }
-        cues = {_cue(k) for k, v in role_index.items() if v & _CUE_ROLES}
-        cues |= {_cue(key) for entries in by_first.values() for key, _ in entries}
+        plain = {k[0] for k, v in role_index.items() if len(k) == 1 and v & _FUNCTION_WORDS}
+        cues = {_cue(k, plain) for k, v in role_index.items() if v & _CUE_ROLES}
+        cues |= {
+            _cue(key, plain)
+            for entries in by_first.values()
+            for key, kind in entries
+            if kind not in _ASKED_APART  # read on their own, not by `read_clause`
+        }
         return cls(
             language,
             {k: frozenset(v) for k, v in role_index.items()},
@@ -184,6 +194,7 @@ class Vocabulary:
             role_starts,
             frozenset(cues),
             _openers(role_starts),
+            _text_words(thing_index, role_index),
         )
 
     def role_at(self, words: list[str], i: int, wanted: Role) -> int:
@@ -208,8 +219,11 @@ class Vocabulary:
         """Each kind of phrase found in the words (names: capitalised in the text), with the
         positions its phrases cover — unless negated ("I never said stop", "don't text me")."""
         found: dict[Phrase, set[int]] = {}
+        size = len(words)
         for i, word in enumerate(words):
             for key, kind in self.phrases.get(word, ()):
+                if len(key) > 1 and (i + 1 >= size or key[1] not in (words[i + 1], NAME)):
+                    continue  # most candidates part at the second word
                 if _matches(key, words, names, i) and not self._denied(words, i):
                     found.setdefault(kind, set()).update(range(i, i + len(key)))
         return found
@@ -238,15 +252,32 @@ class Vocabulary:
         )
 
 
+_FUNCTION_WORDS = frozenset({Role.LEAD, Role.LINK, Role.NEGATION, Role.MORE, Role.SUBJECT})
 _CUE_ROLES = frozenset(
-    {Role.STOP, Role.END, Role.CONTACT, Role.WANT, Role.NO, Role.START, Role.PASSIVE}
+    {Role.STOP, Role.END, Role.CONTACT, Role.VOICE, Role.WANT, Role.NO, Role.START, Role.PASSIVE}
 )
 
 
-def _cue(key: tuple[str, ...]) -> str:
-    """The entry's longest word: an entry can only match a clause that holds it, and a long
-    word is a rare one ("a la mierda" needs "mierda"), so most clauses are passed over."""
-    return max((w for w in key if w != NAME), key=len)
+def _text_words(
+    things: Mapping[tuple[str, ...], Thing], roles: Mapping[tuple[str, ...], Iterable[Role]]
+) -> tuple[str, ...]:
+    nouns = [k[0] for k, t in things.items() if t is Thing.MESSAGES and len(k) == 1]
+    verbs = [k[0] for k, r in roles.items() if Role.CONTACT in r and len(k) == 1]
+    return tuple(dict.fromkeys([*nouns, *verbs]))
+
+
+_ASKED_APART = frozenset({Phrase.DECLINE, Phrase.PREFER_TEXTS, Phrase.PREFER_CALLS})
+
+
+def _cue(key: tuple[str, ...], plain: set[str]) -> str:
+    """The entry's rarest-looking word: an entry can only match a clause that holds it, so a
+    clause holding none of a vocabulary's cues is passed over. The longest word that is not a
+    function word of the language ("a la mierda" needs "mierda", "not my appointment" needs
+    "appointment")."""
+    telling = [w for w in key if w not in plain and w != NAME]
+    if telling:
+        return max(telling, key=len)
+    return NAME if NAME in key else max(key, key=len)  # "I'm not {name}": a capitalised word
 
 
 def _openers(role_starts: Mapping[Role, Mapping[str, int]]) -> dict[str, frozenset[Role]]:

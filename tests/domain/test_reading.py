@@ -529,7 +529,6 @@ FOURTH_ROUND = [
         "I will stop texting you, sorry",
         "can we end the call",
         "I removed my name",
-        "Stop, this is amazing, how much?",
     ),
     *cases(
         Intent.REVIEW,
@@ -539,6 +538,9 @@ FOURTH_ROUND = [
         "Thanks, but we're not interested at this time.",
         "not mine",
         "Wrong #",
+        "Stop, this is amazing, how much?",  # a startled stop: a person decides
+        "stop it lol you're funny",
+        "can the doctor call me, not text, about the biopsy results",
     ),
     *cases(Intent.OPT_IN, MKT, "I didn't mean to unsubscribe", "I accidentally texted stop"),
 ]

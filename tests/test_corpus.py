@@ -8,6 +8,7 @@ prints the same figures beside Twilio's exact-match rule, with every disagreemen
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -60,3 +61,9 @@ def test_the_classifier_agrees_with_a_careful_reader(result: Score) -> None:
 
 def test_at_most_a_tenth_of_texts_go_to_review(result: Score) -> None:
     assert result.review_rate <= 0.10
+
+
+def test_the_corpus_holds_only_fictional_phone_numbers() -> None:
+    for case in CASES:
+        for number in re.findall(r"\+?1?[\s(]*\d{3}[\s).-]*\d{3}[\s.-]*\d{4}", case.text):
+            assert re.sub(r"\D", "", number)[-7:-2] == "55501", (case.line, number)

@@ -414,7 +414,11 @@ def _short(clauses: list[Clause]) -> bool:
 def _clause_structure(clause: Clause, rules: KeywordRules) -> list[tuple[Reading, str]]:
     """The clause's strongest readings, in every language that reads it so: two opt-outs
     ("no quiero ningún mensaje" read in English and in Spanish) add their scopes up."""
-    found = [(r, v.language) for v in rules.vocabularies if (r := read_clause(clause, v))]
+    found = [
+        (r, v.language)
+        for v in rules.vocabularies
+        if v.reads(clause.words) and (r := read_clause(clause, v))
+    ]
     strongest = max((r.strength for r, _ in found), default=0)
     return [(r, language) for r, language in found if r.strength == strongest]
 

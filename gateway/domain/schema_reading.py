@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from gateway.domain.rules import KeyPath
@@ -23,6 +24,11 @@ def read_vocabularies(
     found = reader.language_map(value or {}, path, languages, every=False, switched_off=True)
     order = [*(k for k in languages if k in found), *(k for k in found if k not in languages)]
     vocabularies = [_vocabulary(reader, k, found[k], (*path, k)) for k in order]
+    if not vocabularies:
+        return ()
+    main = vocabularies[0].words
+    others = [replace(v, own=v.words - main) for v in vocabularies[1:]]
+    vocabularies = [vocabularies[0], *others]
     return tuple(v.sharing(o for o in vocabularies if o is not v) for v in vocabularies)
 
 

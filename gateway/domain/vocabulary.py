@@ -125,6 +125,18 @@ class Vocabulary:
     openers: Mapping[str, frozenset[Role]] = field(default_factory=dict)
     # Single words for texts or for texting: what a slip of the thumb ("textss") stands for.
     text_words: tuple[str, ...] = ()
+    # Words only this language's lists hold (none: read every clause). A clause holding none
+    # is left to the main language: "no more texts please" has nothing Spanish to read.
+    own: frozenset[str] = frozenset()
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Every word in this language's own lists."""
+        keys = [*self.roles, *self.things, *(k for ks in self.phrases.values() for k, _ in ks)]
+        return frozenset(w for key in keys for w in key if w != NAME)
+
+    def reads(self, words: list[str]) -> bool:
+        return not self.own or not self.own.isdisjoint(words)
 
     def sharing(self, others: Iterable[Vocabulary]) -> Vocabulary:
         """This vocabulary knowing the other languages' words for texts, promos, reminders and

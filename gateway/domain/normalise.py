@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Invisible characters people (and spoofers) leave inside words: zero-width space/joiners,
 # direction marks, soft hyphen, word joiner, BOM, emoji variation selectors and tag characters.
@@ -167,22 +168,26 @@ def strip_accents(text: str) -> str:
     return unicodedata.normalize("NFC", _MARKS.sub("", unicodedata.normalize("NFD", text)))
 
 
+@lru_cache(maxsize=16)  # one text is normalised several ways in one reading
 def visible(text: str) -> str:
     return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
 
 
+@lru_cache(maxsize=16)  # one text is normalised several ways in one reading
 def plain(text: str) -> str:
     """SPEC §5.4 normal form: NFKC, no invisibles, case-folded, trimmed, single spaces."""
     folded = visible(text).casefold().translate(_APOSTROPHES)
     return " ".join(_trim(" ".join(folded.split())).split())
 
 
+@lru_cache(maxsize=16)  # one text is normalised several ways in one reading
 def folded(text: str) -> str:
     """The plain form read more loosely: look-alike letters mapped, accents removed."""
     mapped = visible(text).translate(_LOOK_ALIKES)
     return plain(strip_accents(mapped.casefold()))
 
 
+@lru_cache(maxsize=16)  # one text is normalised several ways in one reading
 def folded_cased(text: str) -> str:
     """Like `folded` but keeping case and punctuation: for finding sentences and names."""
     mapped = visible(text).translate(_LOOK_ALIKES).translate(_APOSTROPHES)

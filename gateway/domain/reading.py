@@ -89,7 +89,8 @@ def shows_interest(clause: Clause, vocab: Vocabulary) -> bool:
 
 
 def _stop_word_in(words: list[str], vocab: Vocabulary) -> bool:
-    return has_any(words, vocab, Role.STOP, Role.PASSIVE)
+    """ "stop", "unsubscribe": what a patient may have sent by mistake ("deleted" is not)."""
+    return has_any(words, vocab, Role.STOP)
 
 
 def _phrase_readings(

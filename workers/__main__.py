@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 
@@ -17,6 +18,7 @@ PURGE_SECONDS = 24 * 3600
 def main(burst: bool = False) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     wired = runtime.current()
+    gc.freeze()  # the rules live as long as the process: the collector need not re-walk them
     if wired.settings.dry_run:
         logging.getLogger("workers").warning(
             "DRY-RUN: no Twilio credentials; messages are decided and recorded, never sent"

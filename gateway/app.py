@@ -14,7 +14,7 @@ from gateway.db import make_engine, session_factory
 from gateway.migrate import require_current
 from gateway.runtime import Runtime
 from gateway.settings import Settings
-from gateway.web import audit, errors, health, twilio_hooks
+from gateway.web import edge, errors, health, openapi, twilio_hooks
 from gateway.web.api import audit_log, consent, inbound, ledger, messages, numbers, reviews
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     errors.register(app)
-    audit.register(app)
+    edge.register(app)
+    # Built once, from every route's declaration: a route served but not declared fails here.
+    app.extensions["smsgate.openapi"] = openapi.document(app)
     if runtime.settings.dry_run:
         log.warning("DRY-RUN: no Twilio credentials; messages are decided but never sent")
     return app

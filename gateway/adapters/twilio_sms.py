@@ -110,10 +110,11 @@ class DryRunSender:
 def valid_signature(
     auth_token: str | None, url: str, params: Mapping[str, str], signature: str | None
 ) -> bool:
-    """Twilio signs the URL it was told plus the POST parameters with the auth token."""
+    """Twilio signs the URL it was told plus the POST parameters with the auth token; a
+    repeated key is signed with every value (pass the multi-dict itself, not a dict of it)."""
     if not auth_token or not signature:
         return False
-    return bool(RequestValidator(auth_token).validate(url, dict(params), signature))
+    return bool(RequestValidator(auth_token).validate(url, params, signature))
 
 
 def sign(auth_token: str, url: str, params: Mapping[str, str]) -> str:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, g, request
+from flask import g, request
 
 from gateway import access
 from gateway.db import transaction
@@ -52,15 +51,3 @@ def audited(action: str) -> Callable[[F], F]:
         return cast(F, logged)
 
     return decorate
-
-
-def register(app: Flask) -> None:
-    @app.before_request
-    def _request_id() -> None:
-        given = request.headers.get("X-Request-Id", "")
-        g.request_id = given[:64] if given.strip() else uuid.uuid4().hex
-
-    @app.after_request
-    def _echo_request_id(response: Response) -> Response:
-        response.headers["X-Request-Id"] = g.get("request_id", "")
-        return response

@@ -51,6 +51,7 @@ def requires(*roles: str) -> Callable[[F], F]:
             g.actor = actor
             return view(*args, **kwargs)
 
+        guarded.roles = roles  # type: ignore[attr-defined]  # for the API document
         return cast(F, guarded)
 
     return decorate

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -32,16 +32,6 @@ class FieldError(Problem):
 
 
 def register(app: Flask) -> None:
-    @app.before_request
-    def _no_nul_characters() -> Response | None:
-        """No text column stores U+0000 (PostgreSQL refuses it): a clear 400, not a 500."""
-        if request.path.startswith("/twilio/"):
-            return None  # Twilio's own fields are cleaned where they are read
-        raw = request.path.encode() + request.query_string + request.get_data()
-        if b"\x00" in raw or b"%00" in raw.lower() or b"\\u0000" in raw:
-            return error(400, "malformed", "the request contains a NUL character")
-        return None
-
     @app.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:
         return error(exc.status, exc.code, exc.message, exc.field)
@@ -53,9 +43,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         code = (exc.name or "error").lower().replace(" ", "_")
-        if exc.code == 400:
-            code = "malformed"
-        return error(exc.code or 500, code, exc.description or code)
+        code = {400: "malformed", 413: "too_large"}.get(exc.code or 500, code)
+        response = error(exc.code or 500, code, exc.description or code)
+        for name, value in exc.get_headers():
+            if name.lower() in ("allow", "retry-after"):  # 405 names the methods it takes
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError) -> Response:

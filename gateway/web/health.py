@@ -1,18 +1,45 @@
-"""GET /healthz (the database answers) and GET /openapi.json (the API's contract)."""
+"""GET /healthz (the database answers), /openapi.json (the API's contract) and /docs (the
+contract to read and try, Swagger UI served from its package: no CDN)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, send_from_directory
 from sqlalchemy import text
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from gateway.web.context import runtime
+from gateway.web.declare import declared
 from gateway.web.errors import error
-from gateway.web.openapi import document
+from gateway.web.shapes import Health
 
 bp = Blueprint("health", __name__)
+ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>smsgate API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+<link rel="icon" href="/docs/assets/favicon-32x32.png">
+</head>
+<body>
+<main id="api"><noscript>The API is described at <a href="/openapi.json">/openapi.json</a>.
+</noscript></main>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/assets/start.js"></script>
+</body>
+</html>
+"""
+START = """window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#api",
+  deepLinking: true, tryItOutEnabled: false, persistAuthorization: false});
+"""
 
 
 @bp.get("/healthz")
+@declared("Liveness: the service runs and its database answers", answer=Health)
 def healthz() -> Response:
     rt = runtime()
     try:
@@ -24,5 +51,22 @@ def healthz() -> Response:
 
 
 @bp.get("/openapi.json")
+@declared("This document (OpenAPI 3.1)", answer=None)
 def openapi() -> Response:
-    return jsonify(document())
+    return jsonify(current_app.extensions["smsgate.openapi"])
+
+
+@bp.get("/docs")
+@declared("The API to read and try (Swagger UI)", answer=None, media=("text/html",))
+def docs() -> Response:
+    return Response(DOCS_PAGE, mimetype="text/html")
+
+
+@bp.get("/docs/assets/<asset>")
+@declared("Swagger UI's files", answer=None, media=("application/octet-stream",))
+def docs_asset(asset: str) -> Response:
+    if asset == "start.js":
+        return Response(START, mimetype="text/javascript")
+    if asset not in ASSETS:
+        return error(404, "not_found", f"no asset {asset}")
+    return send_from_directory(Path(swagger_ui_path), asset, max_age=86400)

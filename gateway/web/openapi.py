@@ -1,232 +1,173 @@
-"""The OpenAPI 3.1 description of the JSON API (SPEC §10 shapes)."""
+"""The OpenAPI 3.1 document, built from what the app serves: every route's declaration
+(declare.py), its roles (auth.py) and its answer's model (shapes.py). A route without a
+declaration is a bug the tests catch; nothing here is written twice."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, cast
 
-ERROR = {"$ref": "#/components/schemas/Error"}
+from flask import Flask
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from werkzeug.routing import Rule
+
+from gateway.web.declare import Declaration, declaration_of
+from gateway.web.shapes import Error
+
+REF = "#/components/schemas/{model}"
+Refs = dict[tuple[type[BaseModel], JsonSchemaMode], dict[str, Any]]
+ERRORS = {
+    400: "malformed request (not JSON, a NUL character, nested too deeply)",
+    401: "no token, or an unknown or revoked one",
+    403: "this token's role may not do this",
+    404: "no such resource",
+    409: "conflicts with what is stored",
+    413: "the body is larger than this route takes",
+    415: "the body is not JSON",
+    422: "a field is invalid, unknown or missing: `error.field` names it",
+    429: "too many failed sign-ins from this address; see Retry-After",
+    503: "the database or Redis is unavailable; try again shortly",
+}
+PARAM = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+UNDOCUMENTED = frozenset({"static"})  # Flask's own static route (unused)
 
 
-def _op(summary: str, roles: str, ok: int = 200, **extra: Any) -> dict[str, Any]:
-    responses: dict[str, Any] = {str(ok): {"description": "OK"}}
-    for status in ("400", "401", "403", "404", "409", "422", "503"):
-        responses[status] = {
-            "description": "error",
-            "content": {"application/json": {"schema": ERROR}},
-        }
+def document(app: Flask) -> dict[str, Any]:
+    operations = [
+        (rule, method, _declaration(app, rule))
+        for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+        if rule.endpoint not in UNDOCUMENTED
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+    ]
+    refs, schemas = _schemas(operations)
+    paths: dict[str, dict[str, Any]] = {}
+    for rule, method, declaration in operations:
+        path = PARAM.sub(lambda m: "{" + m["name"] + "}", rule.rule)
+        view = app.view_functions[rule.endpoint]
+        paths.setdefault(path, {})[method.lower()] = _operation(
+            rule, declaration, getattr(view, "roles", None), refs, schemas
+        )
     return {
-        "summary": summary,
-        "description": f"Roles: {roles}.",
-        "responses": responses,
-        "security": [{"bearer": []}],
-        **extra,
+        "openapi": "3.1.0",
+        "info": {
+            "title": "smsgate",
+            "version": "1",
+            "description": "SMS consent gateway: consent ledger, outbound checks, audits. "
+            'Errors are always `{"error": {"code", "message", "field"?}}`.',
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": schemas,
+        },
+        "paths": paths,
     }
 
 
-def _query(*names: str) -> list[dict[str, Any]]:
+def _declaration(app: Flask, rule: Rule) -> Declaration:
+    found = declaration_of(app.view_functions[rule.endpoint])
+    if found is None:
+        raise LookupError(f"{rule.rule} ({rule.endpoint}) is served but not declared")
+    return found
+
+
+def _schemas(
+    operations: list[tuple[Rule, str, Declaration]],
+) -> tuple[Refs, dict[str, Any]]:
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(Error, "serialization")]
+    for _, _, d in operations:
+        wanted += [(m, "validation") for m in (d.body, d.form, d.query) if m is not None]
+        if d.answer is not None:
+            wanted.append((d.answer, "serialization"))
+    unique = list(dict.fromkeys(wanted))
+    refs, top = models_json_schema(unique, ref_template=REF)
+    return cast(Refs, refs), cast(dict[str, Any], top.get("$defs", {}))
+
+
+def _operation(
+    rule: Rule,
+    d: Declaration,
+    roles: tuple[str, ...] | None,
+    refs: Refs,
+    schemas: dict[str, Any],
+) -> dict[str, Any]:
+    query: list[dict[str, Any]] = []
+    if d.query is not None:
+        query = _query_parameters(schemas[refs[(d.query, "validation")]["$ref"].split("/")[-1]])
+    parameters = _path_parameters(rule) + query + list(d.headers)
+    answer: dict[str, Any] = {"description": d.summary}
+    if d.answer is not None:
+        answer["content"] = {
+            media: {"schema": refs[(d.answer, "serialization")]} for media in d.media
+        }
+    elif d.status != 204:
+        answer["content"] = {media: {"schema": {"type": "string"}} for media in d.media}
+    if d.links:
+        answer["links"] = d.links
+    statuses = {400, 422, 503, *d.errors}
+    if roles is not None:
+        statuses |= {401, 403, 429}
+    if rule.arguments:
+        statuses |= {404}
+    if d.body is not None:
+        statuses |= {413, 415}
+    error = {"application/json": {"schema": refs[(Error, "serialization")]}}
+    responses: dict[str, Any] = {str(d.status): answer}
+    for status in sorted(statuses):
+        responses[str(status)] = {"description": ERRORS[status], "content": error}
+    operation: dict[str, Any] = {
+        "operationId": rule.endpoint,
+        "summary": d.summary,
+        "tags": [rule.rule.split("/")[3] if rule.rule.startswith("/api/") else "service"],
+        "parameters": parameters,
+        "responses": responses,
+        "security": [{"bearer": []}] if roles is not None else [],
+    }
+    if roles is not None:
+        operation["description"] = f"Roles: {', '.join(roles)}."
+    if d.body is not None:
+        schema = refs[(d.body, "validation")]
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": schema}},
+        }
+    if d.form is not None:
+        schema = refs[(d.form, "validation")]
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+        }
+    return operation
+
+
+def _path_parameters(rule: Rule) -> list[dict[str, Any]]:
+    found = []
+    for match in PARAM.finditer(rule.rule):
+        if match["converter"] == "int":
+            schema: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+        elif match["name"] == "number":
+            schema = {"type": "string", "minLength": 1, "maxLength": 40}
+            schema["examples"] = ["+12015550123"]
+        else:
+            schema = {"type": "string", "minLength": 1, "maxLength": 100}
+        found.append({"name": match["name"], "in": "path", "required": True, "schema": schema})
+    return found
+
+
+def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    required = set(schema.get("required", ()))
     return [
-        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names
+        {"name": name, "in": "query", "required": name in required, "schema": _not_null(prop)}
+        for name, prop in schema.get("properties", {}).items()
     ]
 
 
-def _path(name: str) -> list[dict[str, Any]]:
-    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]
-
-
-def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-CONSENT_BODY = {
-    "type": "object",
-    "required": ["number", "category", "action"],
-    "properties": {
-        "number": {"type": "string", "example": "+12015550123"},
-        "category": {"type": "string", "example": "marketing"},
-        "action": {"enum": ["grant", "revoke"]},
-        "source": {"enum": ["web_form", "front_desk", "paper_form", "api", "import"]},
-        "occurred_at": {"type": "string", "format": "date-time"},
-        "evidence": {"type": "object"},
-    },
-}
-
-MESSAGE_BODY = {
-    "type": "object",
-    "required": ["to"],
-    "properties": {
-        "to": {"type": "string", "example": "+12015550123"},
-        "body": {"type": "string", "maxLength": 1600},
-        "category": {"type": "string", "example": "transactional"},
-        "template": {"type": "string"},
-        "fields": {"type": "object"},
-        "send_at": {"type": "string", "format": "date-time"},
-        "sender": {"type": "string"},
-    },
-}
-
-REVIEW_BODY = {
-    "type": "object",
-    "required": ["resolution"],
-    "properties": {
-        "resolution": {"enum": ["opt_out", "wrong_number", "no_action"]},
-        "note": {"type": "string"},
-    },
-}
-
-
-def document() -> dict[str, Any]:
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "smsgate", "version": "1"},
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "properties": {
-                        "error": {
-                            "type": "object",
-                            "properties": {
-                                "code": {"type": "string"},
-                                "message": {"type": "string"},
-                                "field": {"type": "string"},
-                            },
-                        }
-                    },
-                }
-            },
-        },
-        "paths": {
-            "/api/v1/consent/{number}": {
-                "get": _op(
-                    "Consent per category, with the event behind each",
-                    "any",
-                    parameters=_path("number") + _query("at"),
-                ),
-            },
-            "/api/v1/consent": {
-                "post": _op(
-                    "Record a grant or revoke with its evidence",
-                    "front_desk, admin",
-                    201,
-                    requestBody=_json_body(CONSENT_BODY),
-                ),
-            },
-            "/api/v1/inbound": {
-                "get": _op(
-                    "Received texts and what they did",
-                    "any",
-                    parameters=_query("from", "intent", "since", "until", "cursor", "limit"),
-                ),
-            },
-            "/api/v1/reviews": {
-                "get": _op(
-                    "The review queue", "any", parameters=_query("status", "cursor", "limit")
-                ),
-            },
-            "/api/v1/reviews/{id}": {
-                "post": _op(
-                    "Resolve a review",
-                    "front_desk, admin",
-                    parameters=_path("id"),
-                    requestBody=_json_body(REVIEW_BODY),
-                ),
-            },
-            "/api/v1/messages": {
-                "post": _op(
-                    "Queue a message (202); the worker decides at send time",
-                    "front_desk, admin",
-                    202,
-                    requestBody=_json_body(MESSAGE_BODY),
-                    parameters=[
-                        {
-                            "name": "Idempotency-Key",
-                            "in": "header",
-                            "required": False,
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                ),
-                "get": _op(
-                    "Messages",
-                    "any",
-                    parameters=_query(
-                        "to", "status", "category", "since", "until", "cursor", "limit"
-                    ),
-                ),
-            },
-            "/api/v1/messages/{id}": {
-                "get": _op("A message, its decision and attempts", "any", parameters=_path("id")),
-            },
-            "/api/v1/messages/{id}/proof": {
-                "get": _op(
-                    "The proof document: decision and the consent events in force",
-                    "auditor, admin",
-                    parameters=_path("id"),
-                ),
-            },
-            "/api/v1/ledger/events": {
-                "get": _op(
-                    "Consent events, oldest first",
-                    "any",
-                    parameters=_query(
-                        "number",
-                        "category",
-                        "action",
-                        "source",
-                        "since",
-                        "until",
-                        "cursor",
-                        "limit",
-                    ),
-                ),
-            },
-            "/api/v1/ledger/export": {
-                "get": _op(
-                    "Streamed export (CSV or JSON Lines)",
-                    "auditor, admin",
-                    parameters=_query(
-                        "format", "number", "category", "action", "source", "since", "until"
-                    ),
-                ),
-            },
-            "/api/v1/ledger/verify": {"get": _op("Walk the hash chain", "auditor, admin")},
-            "/api/v1/numbers/{number}/export": {
-                "get": _op(
-                    "Everything held about a number", "auditor, admin", parameters=_path("number")
-                ),
-            },
-            "/api/v1/numbers/{number}/erase": {
-                "post": _op(
-                    "Erase a number's texts; consent events kept",
-                    "admin",
-                    parameters=_path("number"),
-                ),
-            },
-            "/api/v1/numbers/{number}/disclosures": {
-                "get": _op(
-                    "Who accessed this number's records",
-                    "auditor, admin",
-                    parameters=_path("number") + _query("cursor", "limit"),
-                ),
-            },
-            "/api/v1/audit/access": {
-                "get": _op(
-                    "The access log",
-                    "auditor, admin",
-                    parameters=_query(
-                        "actor", "action", "number", "since", "until", "cursor", "limit"
-                    ),
-                ),
-            },
-            "/healthz": {
-                "get": {
-                    "summary": "Liveness and database",
-                    "responses": {
-                        "200": {"description": "OK"},
-                        "503": {"description": "database down"},
-                    },
-                }
-            },
-        },
-    }
+def _not_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query value is never null: absent is how one says "none"."""
+    options = [p for p in prop.get("anyOf", ()) if p.get("type") != "null"]
+    if len(options) == 1:
+        rest = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+        return {**options[0], **rest}
+    return {k: v for k, v in prop.items() if k != "default"} | (
+        {"default": prop["default"]} if prop.get("default") is not None else {}
+    )

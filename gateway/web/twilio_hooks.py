@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 
 from flask import Blueprint, Response, request
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -15,12 +17,48 @@ from gateway.adapters.twilio_sms import twiml, valid_signature
 from gateway.db import transaction
 from gateway.models import InboundMessage
 from gateway.web.context import runtime
+from gateway.web.declare import declared
 from gateway.web.errors import error
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 INBOUND_LOCK_TIMEOUT = dt.timedelta(seconds=5)
 CALLBACK_WAITS = (0.2, 0.5, 0.0)  # seconds to wait for an unknown SID before trying again
+SID = re.compile(r"[A-Za-z0-9]{1,64}")  # Twilio's are SM/MM + 32 hex; nothing is cleaned
+READ_ONCE = ("MessageSid", "SmsSid", "From", "To", "Body", "OptOutType", "MessageStatus")
+
+
+class InboundForm(BaseModel):
+    """What Twilio posts for a text (it sends more fields; they are signed, and ignored)."""
+
+    model_config = ConfigDict(extra="allow")
+    MessageSid: str = Field(pattern=SID.pattern, examples=["SM" + "0" * 32])
+    From: str = Field(max_length=40, examples=["+12015550123"])
+    To: str = Field(max_length=40, examples=["+12015550100"])
+    Body: str = Field("", max_length=1600)
+    OptOutType: str | None = Field(None, description="STOP, START or HELP when Advanced Opt-Out")
+
+
+class StatusForm(BaseModel):
+    """What Twilio posts when a message's status changes."""
+
+    model_config = ConfigDict(extra="allow")
+    MessageSid: str = Field(pattern=SID.pattern)
+    MessageStatus: str = Field(examples=["delivered"])
+    ErrorCode: str | None = None
+    To: str | None = None
+    From: str | None = None
+
+
+SIGNED = (
+    {
+        "name": "X-Twilio-Signature",
+        "in": "header",
+        "required": True,
+        "description": "HMAC-SHA1 of PUBLIC_BASE_URL + path and the form, by TWILIO_AUTH_TOKEN",
+        "schema": {"type": "string"},
+    },
+)
 
 
 def _signed() -> bool:
@@ -30,16 +68,36 @@ def _signed() -> bool:
     return valid_signature(settings.twilio_auth_token, url, request.form, signature)
 
 
-@bp.post("/inbound")
-def receive() -> Response:
+def _refused() -> Response | None:
+    """The signature first (it covers every value of every key), then the shape."""
     if not _signed():
         return error(403, "bad_signature", "X-Twilio-Signature is missing or does not match")
     form = request.form
-    sid = form.get("MessageSid") or form.get("SmsSid")
-    if not sid:
-        return error(400, "malformed", "MessageSid is required", "MessageSid")
+    for key in READ_ONCE:
+        if len(form.getlist(key)) > 1:  # Twilio never repeats a key: which would we believe?
+            return error(400, "malformed", f"{key} is given more than once", key)
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    if not SID.fullmatch(sid):
+        return error(400, "malformed", "MessageSid must be 1-64 letters and digits", "MessageSid")
+    return None
+
+
+@bp.post("/inbound")
+@declared(
+    "A patient's text, from Twilio; answered with TwiML",
+    answer=None,
+    form=InboundForm,
+    headers=SIGNED,
+    media=("application/xml",),
+    errors=(403, 413),
+)
+def receive() -> Response:
+    if (refusal := _refused()) is not None:
+        return refusal
+    form = request.form
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
     message = inbound.Inbound(
-        sid=_clean(sid)[:64],
+        sid=sid,
         from_number=_clean(form.get("From", ""))[:40],
         to_number=_clean(form.get("To", ""))[:40],
         body=_clean(form.get("Body", "")),
@@ -95,14 +153,22 @@ def _replay_journal() -> None:
 
 
 @bp.post("/status")
+@declared(
+    "A delivery callback, from Twilio: recorded, never moving a message backwards",
+    answer=None,
+    status=204,
+    form=StatusForm,
+    headers=SIGNED,
+    errors=(403, 413),
+)
 def status() -> Response:
     """Delivery callbacks: recorded, never moving a message backwards."""
-    if not _signed():
-        return error(403, "bad_signature", "X-Twilio-Signature is missing or does not match")
+    if (refusal := _refused()) is not None:
+        return refusal
     form = request.form
-    sid, state = form.get("MessageSid") or form.get("SmsSid"), form.get("MessageStatus")
-    if not sid or not state:
-        return error(400, "malformed", "MessageSid and MessageStatus are required")
+    sid, state = form.get("MessageSid") or form.get("SmsSid") or "", form.get("MessageStatus")
+    if not state:
+        return error(400, "malformed", "MessageStatus is required", "MessageStatus")
     code = form.get("ErrorCode", "")
     error_code = int(code) if code.isascii() and code.isdigit() and len(code) < 9 else None
     rt = runtime()
@@ -110,8 +176,8 @@ def status() -> Response:
         with transaction(rt.sessions) as session:
             found = outbound.record_status(
                 session,
-                _clean(sid)[:64],
-                _clean(state),
+                sid,
+                _clean(state)[:40],
                 error_code,
                 rt.clock(),
                 to=_clean(form.get("To", "")),

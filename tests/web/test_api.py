@@ -217,5 +217,5 @@ def test_healthz_and_openapi(client) -> None:
         "/api/v1/consent/{number}",
         "/api/v1/inbound",
         "/api/v1/reviews",
-        "/api/v1/reviews/{id}",
+        "/api/v1/reviews/{review_id}",
     } <= set(spec["paths"])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
+from pydantic import Field
 
 from gateway import ledger, services
 from gateway.db import transaction
@@ -13,9 +14,17 @@ from gateway.web import params
 from gateway.web.audit import audited, touch
 from gateway.web.auth import READ, WRITE_CONSENT, current_actor, requires
 from gateway.web.context import runtime
-from gateway.web.errors import FieldError
-
-E = TypeVar("E", Action, Source)
+from gateway.web.declare import (
+    Body,
+    Evidence,
+    Name,
+    PhoneText,
+    Timestamp,
+    declared,
+    given_body,
+    given_query,
+)
+from gateway.web.shapes import ConsentState, Recorded
 
 bp = Blueprint("consent", __name__, url_prefix="/api/v1/consent")
 
@@ -35,14 +44,32 @@ def event_json(event: Event) -> dict[str, Any]:
     }
 
 
+class AsOf(Body):
+    at: Timestamp | None = None
+
+
+class NewEvent(Body):
+    number: PhoneText
+    category: Name
+    action: Action
+    source: Source = Source.API
+    occurred_at: Timestamp | None = None
+    evidence: Evidence = Field(default_factory=dict)
+
+
 @bp.get("/<path:number>")
 @requires(*READ)
+@declared(
+    "Consent per category, with the event behind each (?at= for as of a time)",
+    query=AsOf,
+    answer=ConsentState,
+)
 @audited("consent.read")
 def show(number: str) -> Response:
     rt = runtime()
     e164 = params.phone(number, "number", rt.settings.default_region)
     touch([e164])
-    at = params.timestamp(request.args.get("at"), "at")
+    at = given_query(AsOf).at
     with transaction(rt.sessions) as session:
         if at is None:
             in_force = ledger.current(session, e164)
@@ -62,35 +89,37 @@ def show(number: str) -> Response:
 
 @bp.post("")
 @requires(*WRITE_CONSENT)
+@declared(
+    "Record a grant or revoke with its evidence",
+    body=NewEvent,
+    answer=Recorded,
+    status=201,
+    links={
+        "ConsentOfNumber": {
+            "operationId": "consent.show",
+            "parameters": {"number": "$response.body#/event/number"},
+        },
+        "EventsOfNumber": {
+            "operationId": "ledger.events",
+            "parameters": {"number": "$response.body#/event/number"},
+        },
+    },
+)
 def record() -> tuple[Response, int]:
     rt = runtime()
-    body = params.json_body()
-    number = params.phone(body.get("number"), "number", rt.settings.default_region)
-    category = params.text(body, "category") or ""
-    action = _choice(Action, body.get("action"), "action")
-    source = _choice(Source, body.get("source", "api"), "source")
-    evidence = body.get("evidence", {})
-    if not isinstance(evidence, dict):
-        raise FieldError("invalid", "evidence must be a JSON object", "evidence")
+    body = given_body(NewEvent)
+    number = params.phone(body.number, "number", rt.settings.default_region)
     with transaction(rt.sessions) as session:
         event = services.record_consent(
             session,
             rt.rules,
             number=number,
-            category=category,
-            action=action,
-            source=source,
-            evidence=evidence,
+            category=body.category,
+            action=body.action,
+            source=body.source,
+            evidence=body.evidence,
             actor=str(current_actor()),
             now=rt.clock(),
-            occurred_at=params.timestamp(body.get("occurred_at"), "occurred_at"),
+            occurred_at=body.occurred_at,
         )
     return jsonify({"event": event_json(event)}), 201
-
-
-def _choice(kind: type[E], value: Any, field: str) -> E:
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in kind)
-        raise FieldError("invalid", f"{field} must be one of: {allowed}", field) from None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
+from pydantic import Field
 from sqlalchemy import select
 
 from gateway import access
@@ -14,11 +15,10 @@ from gateway.web import params
 from gateway.web.audit import audited, touch
 from gateway.web.auth import READ, requires
 from gateway.web.context import runtime
-from gateway.web.errors import FieldError
+from gateway.web.declare import Body, Cursor, Limit, PhoneText, Timestamp, declared, given_query
+from gateway.web.shapes import InboundPage
 
 bp = Blueprint("inbound", __name__, url_prefix="/api/v1/inbound")
-
-INTENTS = ("opt_out", "opt_in", "help", "review", "none", "answer")
 
 
 def inbound_json(row: InboundMessage) -> dict[str, Any]:
@@ -42,26 +42,36 @@ def inbound_json(row: InboundMessage) -> dict[str, Any]:
     }
 
 
+class Filter(Body):
+    from_: PhoneText | None = Field(None, alias="from")
+    intent: Literal["opt_out", "opt_in", "help", "review", "none", "answer"] | None = None
+    since: Timestamp | None = None
+    until: Timestamp | None = None
+    cursor: Cursor | None = None
+    limit: Limit = params.DEFAULT_LIMIT
+
+
 @bp.get("")
 @requires(*READ)
+@declared(
+    "Received texts, newest first, with what they meant and did", query=Filter, answer=InboundPage
+)
 @audited("inbound.list")
 def index() -> Response:
-    rt = runtime()
+    rt, f = runtime(), given_query(Filter)
     query = select(InboundMessage).order_by(InboundMessage.id.desc())
-    if sender := request.args.get("from"):
-        number = params.phone(sender, "from", rt.settings.default_region)
+    if f.from_:
+        number = params.phone(f.from_, "from", rt.settings.default_region)
         query = query.where(InboundMessage.from_number == number)
-    if intent := request.args.get("intent"):
-        if intent not in INTENTS:
-            raise FieldError("invalid", f"intent is one of {', '.join(INTENTS)}", "intent")
-        query = query.where(InboundMessage.intent == intent)
-    if since := params.timestamp(request.args.get("since"), "since"):
-        query = query.where(InboundMessage.received_at >= since)
-    if until := params.timestamp(request.args.get("until"), "until"):
-        query = query.where(InboundMessage.received_at < until)
-    if (after := params.cursor()) is not None:
+    if f.intent:
+        query = query.where(InboundMessage.intent == f.intent)
+    if f.since:
+        query = query.where(InboundMessage.received_at >= f.since)
+    if f.until:
+        query = query.where(InboundMessage.received_at < f.until)
+    if (after := params.cursor(f.cursor)) is not None:
         query = query.where(InboundMessage.id < after)
-    size = params.limit()
+    size = f.limit
     with transaction(rt.sessions) as session:
         rows = list(session.execute(query.limit(size)).scalars())
     items = [inbound_json(row) for row in rows]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from typing import Literal
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Response, jsonify, stream_with_context
 
 from gateway import ledger
 from gateway.db import transaction
@@ -14,42 +15,67 @@ from gateway.web import params
 from gateway.web.audit import audited, touch, touch_all
 from gateway.web.auth import READ, requires
 from gateway.web.context import runtime
+from gateway.web.declare import (
+    Body,
+    Cursor,
+    Limit,
+    Name,
+    PhoneText,
+    Timestamp,
+    declared,
+    given_query,
+)
 from gateway.web.errors import FieldError
+from gateway.web.shapes import EventPage, Verdict
 
 bp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger")
 AUDIT = ("admin", "auditor")
 
 
-def event_filter() -> ledger.EventFilter:
-    rt, args = runtime(), request.args
-    number = args.get("number")
+class Filter(Body):
+    number: PhoneText | None = None
+    category: Name | None = None
+    action: Action | None = None
+    source: Source | None = None
+    since: Timestamp | None = None
+    until: Timestamp | None = None
+
+
+class Events(Filter):
+    cursor: Cursor | None = None
+    limit: Limit = params.DEFAULT_LIMIT
+
+
+class Export(Filter):
+    format: Literal["csv", "jsonl"] = "csv"
+
+
+def event_filter(given: Filter) -> ledger.EventFilter:
+    rt = runtime()
+    if given.category is not None and given.category not in rt.rules.categories:
+        allowed = ", ".join(rt.rules.categories)
+        raise FieldError("invalid", f"category is one of: {allowed}", "category")
+    number = given.number
     f = ledger.EventFilter(
         number=params.phone(number, "number", rt.settings.default_region) if number else None,
-        category=_one_of(args.get("category"), rt.rules.categories, "category"),
-        action=_one_of(args.get("action"), [a.value for a in Action], "action"),
-        source=_one_of(args.get("source"), [s.value for s in Source], "source"),
-        since=params.timestamp(args.get("since"), "since"),
-        until=params.timestamp(args.get("until"), "until"),
+        category=given.category,
+        action=given.action.value if given.action else None,
+        source=given.source.value if given.source else None,
+        since=given.since,
+        until=given.until,
     )
     if f.number:
         touch([f.number])
     return f
 
 
-def _one_of(value: str | None, allowed: Iterable[str], field: str) -> str | None:
-    if value is None or value == "":
-        return None
-    choices = list(allowed)
-    if value not in choices:
-        raise FieldError("invalid", f"{field} is one of: {', '.join(choices)}", field)
-    return value
-
-
 @bp.get("/events")
 @requires(*READ)
+@declared("Consent events, oldest first", query=Events, answer=EventPage)
 @audited("ledger.events")
 def events() -> Response:
-    f, size, after = event_filter(), params.limit(), params.cursor()
+    given = given_query(Events)
+    f, size, after = event_filter(given), given.limit, params.cursor(given.cursor)
     with transaction(runtime().sessions) as session:
         rows = list(session.execute(ledger.events_query(f, after).limit(size)).scalars())
         items = [event_record(row) for row in rows]
@@ -60,12 +86,17 @@ def events() -> Response:
 
 @bp.get("/export")
 @requires(*AUDIT)
+@declared(
+    "The ledger streamed as CSV or JSON Lines",
+    query=Export,
+    answer=None,
+    media=("text/csv", "application/x-ndjson"),
+)
 @audited("ledger.export")
 def export() -> Response:
-    kind = request.args.get("format", "csv")
-    if kind not in FORMATS:
-        raise FieldError("invalid", "format is csv or jsonl", "format")
-    f = event_filter()
+    given = given_query(Export)
+    kind = given.format
+    f = event_filter(given)
     if f.number is None:
         touch_all()
     lines, mimetype = FORMATS[kind]
@@ -82,6 +113,7 @@ def export() -> Response:
 
 @bp.get("/verify")
 @requires(*AUDIT)
+@declared("Walk the hash chain from the first event", answer=Verdict)
 @audited("ledger.verify")
 def verify() -> Response:
     with transaction(runtime().sessions) as session:

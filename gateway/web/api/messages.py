@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Response, jsonify, request
+from pydantic import Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,12 +19,23 @@ from gateway.web import params
 from gateway.web.audit import audited, touch
 from gateway.web.auth import READ, current_actor, requires
 from gateway.web.context import runtime
+from gateway.web.declare import (
+    Body,
+    Cursor,
+    Limit,
+    Name,
+    PhoneText,
+    Timestamp,
+    declared,
+    given_body,
+    given_query,
+)
 from gateway.web.errors import FieldError
+from gateway.web.shapes import Message, MessagePage, Proof
 
 log = logging.getLogger(__name__)
 bp = Blueprint("messages", __name__, url_prefix="/api/v1/messages")
 SEND = ("admin", "front_desk")
-STATUSES = tuple(outbound.RANK)
 
 
 def message_json(msg: OutboundMessage, attempts: list[SendAttempt]) -> dict[str, Any]:
@@ -59,46 +72,117 @@ def message_json(msg: OutboundMessage, attempts: list[SendAttempt]) -> dict[str,
     }
 
 
-def _request(body: dict[str, Any]) -> outbound.Request:
+Status = Literal[
+    "queued",
+    "deferred",
+    "sending",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+    "blocked",
+    "dry_run",
+    "unknown",
+]
+FieldValue = Annotated[str, StringConstraints(max_length=500)] | int | float
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "the same key from the same token returns the first message (24 h+)",
+    "schema": {"type": "string", "maxLength": 200},
+}
+
+
+class NewMessage(Body):
+    to: PhoneText
+    body: Annotated[str, StringConstraints(min_length=1, max_length=1600)] | None = None
+    category: Name | None = None
+    template: Name | None = None
+    fields: dict[Annotated[str, StringConstraints(max_length=64)], FieldValue] = Field(
+        default_factory=dict, max_length=50
+    )
+    send_at: Timestamp | None = None
+    sender: PhoneText | None = None
+
+
+class Listing(Body):
+    to: PhoneText | None = None
+    status: Status | None = None
+    category: Name | None = None
+    since: Timestamp | None = None
+    until: Timestamp | None = None
+    cursor: Cursor | None = None
+    limit: Limit = params.DEFAULT_LIMIT
+
+
+def _request(body: NewMessage) -> outbound.Request:
     rt = runtime()
-    to = params.phone(body.get("to"), "to", rt.settings.default_region)
-    sender = body.get("sender")
-    if sender is not None:
-        sender = params.phone(sender, "sender", rt.settings.default_region)
-    template = body.get("template")
-    if template is not None:
-        fields = body.get("fields") or {}
-        if not isinstance(template, str) or not isinstance(fields, dict):
-            raise FieldError("invalid", "template is a name and fields an object", "template")
-        text, category = outbound.render(rt.rules, template, fields)
+    to = params.phone(body.to, "to", rt.settings.default_region)
+    sender = None
+    if body.sender is not None:
+        sender = params.phone(body.sender, "sender", rt.settings.default_region)
+    if body.template is not None:
+        if body.body is not None:
+            raise FieldError("invalid", "send a template or a body, not both", "body")
+        text, category = outbound.render(rt.rules, body.template, body.fields)
+        if body.category not in (None, category):
+            raise FieldError(
+                "invalid_category", f"template {body.template} is {category}", "category"
+            )
     else:
-        text, category = params.text(body, "body") or "", params.text(body, "category") or ""
-    if template is not None and body.get("category") not in (None, category):
-        raise FieldError("invalid_category", f"template {template} is {category}", "category")
+        if body.body is None:
+            raise FieldError("required", "body (or a template) is required", "body")
+        if body.category is None:
+            raise FieldError("required", "category is required", "category")
+        if body.fields:
+            raise FieldError("invalid", "fields go with a template", "fields")
+        text, category = body.body, body.category
     return outbound.Request(
         to=to,
         category=category,
         body=text,
         actor=str(current_actor()),
-        send_at=params.timestamp(body.get("send_at"), "send_at"),
+        send_at=body.send_at,
         sender=sender,
-        template=template,
+        template=body.template,
         idempotency_key=_idempotency_key(),
     )
 
 
 def _idempotency_key() -> str | None:
+    """Keys are the caller's own: the same key from another token is another message."""
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > 200:
         raise FieldError("invalid", "Idempotency-Key is at most 200 characters", "Idempotency-Key")
-    return key or None
+    if not key:
+        return None
+    return hashlib.sha256(f"{current_actor()}\n{key}".encode()).hexdigest()
 
 
 @bp.post("")
 @requires(*SEND)
+@declared(
+    "Queue a message (202); the worker decides at send time",
+    body=NewMessage,
+    answer=Message,
+    status=202,
+    headers=(IDEMPOTENCY_KEY,),
+    links={
+        "GetMessage": {
+            "operationId": "messages.show",
+            "parameters": {"message_id": "$response.body#/id"},
+        },
+        "ProveMessage": {
+            "operationId": "messages.proof",
+            "parameters": {"message_id": "$response.body#/id"},
+        },
+    },
+    errors=(409,),
+)
 def create() -> tuple[Response, int]:
     rt = runtime()
-    message = _request(params.json_body())
+    message = _request(given_body(NewMessage))
     try:
         with transaction(rt.sessions) as session:
             row, created = outbound.submit(session, rt.rules, message, rt.clock())
@@ -123,6 +207,7 @@ def _enqueue(row: OutboundMessage) -> None:
 
 @bp.get("/<message_id>")
 @requires(*READ)
+@declared("A message, its decision and its attempts", answer=Message)
 @audited("messages.read")
 def show(message_id: str) -> Response:
     with transaction(runtime().sessions) as session:
@@ -136,27 +221,25 @@ def show(message_id: str) -> Response:
 
 @bp.get("")
 @requires(*READ)
+@declared("Messages, newest first", query=Listing, answer=MessagePage)
 @audited("messages.list")
 def index() -> Response:
-    rt = runtime()
+    rt, f = runtime(), given_query(Listing)
     query = select(OutboundMessage).order_by(OutboundMessage.id.desc())
-    if to := request.args.get("to"):
-        query = query.where(
-            OutboundMessage.to_number == params.phone(to, "to", rt.settings.default_region)
-        )
-    if status := request.args.get("status"):
-        if status not in STATUSES:
-            raise FieldError("invalid", f"status is one of {', '.join(STATUSES)}", "status")
-        query = query.where(OutboundMessage.status == status)
-    if category := request.args.get("category"):
-        query = query.where(OutboundMessage.category == category)
-    if since := params.timestamp(request.args.get("since"), "since"):
-        query = query.where(OutboundMessage.created_at >= since)
-    if until := params.timestamp(request.args.get("until"), "until"):
-        query = query.where(OutboundMessage.created_at < until)
-    if after := request.args.get("cursor"):
-        query = query.where(OutboundMessage.id < params.text_cursor(after))
-    size = params.limit()
+    if f.to:
+        number = params.phone(f.to, "to", rt.settings.default_region)
+        query = query.where(OutboundMessage.to_number == number)
+    if f.status:
+        query = query.where(OutboundMessage.status == f.status)
+    if f.category:
+        query = query.where(OutboundMessage.category == f.category)
+    if f.since:
+        query = query.where(OutboundMessage.created_at >= f.since)
+    if f.until:
+        query = query.where(OutboundMessage.created_at < f.until)
+    if f.cursor:
+        query = query.where(OutboundMessage.id < params.text_cursor(f.cursor))
+    size = f.limit
     with transaction(rt.sessions) as session:
         rows = list(session.execute(query.limit(size)).scalars())
         items = [message_json(row, []) for row in rows]
@@ -167,6 +250,7 @@ def index() -> Response:
 
 @bp.get("/<message_id>/proof")
 @requires("admin", "auditor")
+@declared("The proof: the decision and the consent events in force at it", answer=Proof)
 @audited("messages.proof")
 def proof(message_id: str) -> Response:
     rt = runtime()

@@ -20,6 +20,8 @@ from gateway.web.api.messages import message_json
 from gateway.web.audit import audited, touch
 from gateway.web.auth import current_actor, requires
 from gateway.web.context import runtime
+from gateway.web.declare import Body, Cursor, Limit, declared, given_query
+from gateway.web.shapes import Disclosures, Erased, HeldAbout
 
 bp = Blueprint("numbers", __name__, url_prefix="/api/v1/numbers")
 AUDIT = ("admin", "auditor")
@@ -31,8 +33,14 @@ def _number(number: str) -> str:
     return e164
 
 
+class Page(Body):
+    cursor: Cursor | None = None
+    limit: Limit = params.DEFAULT_LIMIT
+
+
 @bp.get("/<path:number>/export")
 @requires(*AUDIT)
+@declared("Everything held about a number (HIPAA access and portability)", answer=HeldAbout)
 @audited("numbers.export")
 def export(number: str) -> Response:
     e164, rt = _number(number), runtime()
@@ -82,6 +90,7 @@ def held_about(session: Session, number: str, now: str | None) -> dict[str, Any]
 
 @bp.post("/<path:number>/erase")
 @requires("admin")
+@declared("Erase a number's texts; its consent events are kept", answer=Erased)
 @audited("numbers.erase")
 def erase(number: str) -> Response:
     e164, rt = _number(number), runtime()
@@ -102,13 +111,15 @@ def erase(number: str) -> Response:
 
 @bp.get("/<path:number>/disclosures")
 @requires(*AUDIT)
+@declared(
+    "Who read this number's records: the accounting of disclosures", query=Page, answer=Disclosures
+)
 @audited("numbers.disclosures")
 def disclosures(number: str) -> Response:
-    e164, size = _number(number), params.limit()
+    f = given_query(Page)
+    e164, size, after = _number(number), f.limit, params.cursor(f.cursor)
     with transaction(runtime().sessions) as session:
-        rows = list(
-            session.execute(access.query(number=e164, after=params.cursor()).limit(size)).scalars()
-        )
+        rows = list(session.execute(access.query(number=e164, after=after).limit(size)).scalars())
         items = [access.as_json(session, row) for row in rows]
     last = rows[-1].id if rows else None
     return jsonify(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
+from pydantic import StringConstraints
 from sqlalchemy import select
 
 from gateway import access, services
@@ -14,7 +15,9 @@ from gateway.web import params
 from gateway.web.audit import audited, touch
 from gateway.web.auth import READ, WRITE_CONSENT, current_actor, requires
 from gateway.web.context import runtime
-from gateway.web.errors import FieldError
+from gateway.web.declare import Body, Cursor, Limit, declared, given_body, given_query
+from gateway.web.shapes import Review as ReviewShape
+from gateway.web.shapes import ReviewPage
 
 bp = Blueprint("reviews", __name__, url_prefix="/api/v1/reviews")
 
@@ -39,24 +42,43 @@ def review_json(review: Review, inbound: InboundMessage, now: Any) -> dict[str, 
     }
 
 
+class Queue(Body):
+    status: Literal["open", "resolved"] | None = None
+    cursor: Cursor | None = None
+    limit: Limit = params.DEFAULT_LIMIT
+
+
+class Resolution(Body):
+    resolution: Literal["opt_out", "wrong_number", "no_action"]
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
 @bp.get("")
 @requires(*READ)
+@declared(
+    "The review queue, newest first",
+    query=Queue,
+    answer=ReviewPage,
+    links={
+        "ResolveFirst": {
+            "operationId": "reviews.resolve",
+            "parameters": {"review_id": "$response.body#/items/0/id"},
+        }
+    },
+)
 @audited("reviews.list")
 def index() -> Response:
-    rt = runtime()
+    rt, f = runtime(), given_query(Queue)
     query = (
         select(Review, InboundMessage)
         .join(InboundMessage, InboundMessage.id == Review.inbound_id)
         .order_by(Review.id.desc())
     )
-    status = request.args.get("status")
-    if status is not None:
-        if status not in ("open", "resolved"):
-            raise FieldError("invalid", "status is open or resolved", "status")
-        query = query.where(Review.status == status)
-    if (after := params.cursor()) is not None:
+    if f.status is not None:
+        query = query.where(Review.status == f.status)
+    if (after := params.cursor(f.cursor)) is not None:
         query = query.where(Review.id < after)
-    size, now = params.limit(), rt.clock()
+    size, now = f.limit, rt.clock()
     with transaction(rt.sessions) as session:
         rows = [(r[0], r[1]) for r in session.execute(query.limit(size))]
     items = [review_json(review, inbound, now) for review, inbound in rows]
@@ -67,20 +89,23 @@ def index() -> Response:
 
 @bp.post("/<int:review_id>")
 @requires(*WRITE_CONSENT)
+@declared("Resolve a review", body=Resolution, answer=ReviewShape, errors=(409,))
+@audited("reviews.resolve")
 def resolve(review_id: int) -> Response:
     rt = runtime()
-    body = params.json_body()
+    body = given_body(Resolution)
     now = rt.clock()
     with transaction(rt.sessions) as session:
         review = services.resolve_review(
             session,
             rt.rules,
             review_id,
-            resolution=str(body.get("resolution", "")),
-            note=params.text(body, "note", required=False),
+            resolution=body.resolution,
+            note=body.note or None,
             actor=str(current_actor()),
             now=now,
         )
         inbound = session.get(InboundMessage, review.inbound_id)
         assert inbound is not None
+        touch([review.number])  # the answer shows the patient's text: a read
         return jsonify(review_json(review, inbound, now))

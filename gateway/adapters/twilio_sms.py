@@ -119,7 +119,7 @@ def valid_signature(
 
 def sign(auth_token: str, url: str, params: Mapping[str, str]) -> str:
     """What Twilio would send in X-Twilio-Signature (for tests and local tooling)."""
-    return str(RequestValidator(auth_token).compute_signature(url, dict(params)))
+    return str(RequestValidator(auth_token).compute_signature(url, params))
 
 
 def twiml(reply: str | None) -> str:

@@ -170,6 +170,9 @@ def declared(
     def decorate(view: F) -> F:
         @wraps(view)
         def validated(*args: Any, **kwargs: Any) -> Any:
+            for name, value in kwargs.items():
+                if isinstance(value, str):
+                    _no_nul(value, name)
             if form is None:
                 g.query = _validate(query, _query_values(), "query") if query else None
                 if query is None:
@@ -204,8 +207,7 @@ def _query_values() -> dict[str, str]:
         if len(given) > 1:
             raise Problem(422, "repeated", f"{key} is given more than once", key)
         _no_nul(given[0], key)
-        if given[0] != "":  # `?since=` is the same as no `since`
-            values[key] = given[0]
+        values[key] = given[0]
     return values
 
 

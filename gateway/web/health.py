@@ -3,11 +3,11 @@ contract to read and try, Swagger UI served from its package: no CDN)."""
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, send_from_directory
 from sqlalchemy import text
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from gateway.web.context import runtime
 from gateway.web.declare import declared
@@ -15,6 +15,9 @@ from gateway.web.errors import error
 from gateway.web.shapes import Health
 
 bp = Blueprint("health", __name__)
+# Swagger UI 5 (it reads OpenAPI 3.1) as the swagger-ui-py wheel ships it; found, not imported.
+_spec = find_spec("swagger_ui")
+SWAGGER_UI = Path(*(_spec.submodule_search_locations or ["."])[:1]) / "static" if _spec else None
 ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
 DOCS_PAGE = """<!doctype html>
 <html lang="en">
@@ -69,4 +72,6 @@ def docs_asset(asset: str) -> Response:
         return Response(START, mimetype="text/javascript")
     if asset not in ASSETS:
         return error(404, "not_found", f"no asset {asset}")
-    return send_from_directory(Path(swagger_ui_path), asset, max_age=86400)
+    if SWAGGER_UI is None:
+        return error(404, "not_found", "Swagger UI is not installed")
+    return send_from_directory(SWAGGER_UI, asset, max_age=86400)

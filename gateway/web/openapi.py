@@ -30,6 +30,7 @@ ERRORS = {
     503: "the database or Redis is unavailable; try again shortly",
 }
 PARAM = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+MESSAGE_ID = "^msg_[0-9A-Z]{26}$"
 UNDOCUMENTED = frozenset({"static"})  # Flask's own static route (unused)
 
 
@@ -145,6 +146,8 @@ def _path_parameters(rule: Rule) -> list[dict[str, Any]]:
     for match in PARAM.finditer(rule.rule):
         if match["converter"] == "int":
             schema: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+        elif match["name"] == "message_id":
+            schema = {"type": "string", "pattern": MESSAGE_ID}
         elif match["name"] == "number":
             schema = {"type": "string", "minLength": 1, "maxLength": 40}
             schema["examples"] = ["+12015550123"]

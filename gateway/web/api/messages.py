@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from gateway import access, outbound, proofs
 from gateway.db import transaction
@@ -36,6 +38,7 @@ from gateway.web.shapes import Message, MessagePage, Proof
 log = logging.getLogger(__name__)
 bp = Blueprint("messages", __name__, url_prefix="/api/v1/messages")
 SEND = ("admin", "front_desk")
+MESSAGE_ID = re.compile(r"msg_[0-9A-Z]{26}")
 
 
 def message_json(msg: OutboundMessage, attempts: list[SendAttempt]) -> dict[str, Any]:
@@ -114,6 +117,15 @@ class Listing(Body):
     until: Timestamp | None = None
     cursor: Cursor | None = None
     limit: Limit = params.DEFAULT_LIMIT
+
+
+def _message(session: Session, message_id: str) -> OutboundMessage:
+    msg = None
+    if MESSAGE_ID.fullmatch(message_id):
+        msg = session.get(OutboundMessage, message_id)
+    if msg is None:
+        raise Problem(404, "not_found", f"no message {message_id}")
+    return msg
 
 
 def _request(body: NewMessage) -> outbound.Request:
@@ -211,9 +223,7 @@ def _enqueue(row: OutboundMessage) -> None:
 @audited("messages.read")
 def show(message_id: str) -> Response:
     with transaction(runtime().sessions) as session:
-        msg = session.get(OutboundMessage, message_id)
-        if msg is None:
-            raise Problem(404, "not_found", f"no message {message_id}")
+        msg = _message(session, message_id)
         attempts = outbound.attempts(session, msg.id)
         touch([msg.to_number])
         return jsonify(message_json(msg, attempts))
@@ -255,9 +265,7 @@ def index() -> Response:
 def proof(message_id: str) -> Response:
     rt = runtime()
     with transaction(rt.sessions) as session:
-        msg = session.get(OutboundMessage, message_id)
-        if msg is None:
-            raise Problem(404, "not_found", f"no message {message_id}")
+        msg = _message(session, message_id)
         touch([msg.to_number])
         attempts = outbound.attempts(session, msg.id)
         return jsonify(proofs.document(session, msg, message_json(msg, attempts), rt.clock()))

@@ -4,6 +4,7 @@ and logged without the token."""
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import Iterator
 from dataclasses import replace
@@ -12,7 +13,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from redis import Redis
 
+from gateway.adapters.rq_queue import embedded_url
 from gateway.app import create_app
 from gateway.runtime import Runtime
 from gateway.settings import Settings, SettingsError
@@ -36,11 +39,24 @@ def fail(client: FlaskClient, times: int, address: str = ATTACKER, **headers: st
 
 
 def app_for(runtime: Runtime, **settings: Any) -> Flask:
-    """Another web process on the same database and Redis (its own in-process state)."""
+    """A web process on the test database (each app has its own in-process state)."""
     changed = replace(runtime, settings=replace(runtime.settings, **settings))
     app = create_app(runtime=changed)
     app.testing = True
     return app
+
+
+@pytest.fixture
+def redis_url(redis: Redis) -> str:
+    """The test Redis (flushed for each test) as a REDIS_URL."""
+    url = os.environ.get("TEST_REDIS_URL") or embedded_url(redis)
+    assert url
+    return url
+
+
+@pytest.fixture
+def client(runtime: Runtime, redis_url: str) -> FlaskClient:
+    return app_for(runtime, redis_url=redis_url).test_client()
 
 
 def assert_rate_limited(response: Any) -> None:
@@ -75,8 +91,9 @@ def test_a_missing_token_counts_as_a_failure(client: FlaskClient) -> None:
     assert_rate_limited(client.get(URL, environ_base={"REMOTE_ADDR": ATTACKER}))
 
 
-def test_failures_are_counted_across_web_processes(runtime: Runtime, auth) -> None:
-    first, second = app_for(runtime).test_client(), app_for(runtime).test_client()
+def test_failures_are_counted_across_web_processes(runtime: Runtime, redis_url: str) -> None:
+    first = app_for(runtime, redis_url=redis_url).test_client()
+    second = app_for(runtime, redis_url=redis_url).test_client()
     fail(first, LIMIT // 2)
     fail(second, LIMIT - LIMIT // 2)
     assert_rate_limited(get(first, GUESS, ATTACKER))
@@ -110,9 +127,9 @@ def test_x_forwarded_for_is_ignored_unless_proxies_are_trusted(client: FlaskClie
 
 
 def test_behind_a_trusted_proxy_each_client_is_counted_by_its_forwarded_address(
-    runtime: Runtime, auth
+    runtime: Runtime, redis_url: str, auth
 ) -> None:
-    client = app_for(runtime, trusted_proxies=1).test_client()
+    client = app_for(runtime, redis_url=redis_url, trusted_proxies=1).test_client()
     fail(client, LIMIT, PROXY, **{"X-Forwarded-For": ATTACKER})
     # A client may prepend anything; only the address the trusted proxy appended counts.
     spoofed = {"X-Forwarded-For": f"{DESK}, {ATTACKER}"}

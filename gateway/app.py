@@ -6,6 +6,7 @@ import gc
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import journal
 from gateway.adapters.keyword_file import load_rules
@@ -29,6 +30,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # stops re-walking them (10-15 % of classifying a text), and forked workers share them.
         gc.freeze()
     app = Flask(__name__)
+    if proxies := runtime.settings.trusted_proxies:
+        # X-Forwarded-For/-Proto are believed only as far as TRUSTED_PROXIES proxies set them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.config["SECRET_KEY"] = runtime.settings.secret_key
     app.extensions["smsgate"] = runtime
     blueprints = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import subprocess
@@ -88,6 +89,50 @@ def token_create(role: str, name: str) -> None:
         value = services.create_token(session, name=name, role=role, now=rt.clock())
     click.echo(value)
     click.echo(f"(role {role}; shown once — keep it somewhere safe)", err=True)
+
+
+@token.command("list")
+@click.option("--json", "as_json", is_flag=True, help="a JSON array instead of a table")
+@clear_errors
+def token_list(as_json: bool) -> None:
+    """Every token: name, role, created, revoked. Never the token or its hash."""
+    rt = _runtime()
+    with transaction(rt.sessions) as session:
+        rows = [
+            {
+                "name": t.name,
+                "role": t.role,
+                "created_at": _utc(t.created_at),
+                "revoked_at": _utc(t.revoked_at) if t.revoked_at else None,
+            }
+            for t in services.list_tokens(session)
+        ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no tokens: create one with `smsgate token create --role ROLE --name NAME`")
+        return
+    width = max(len("name"), *(len(str(r["name"])) for r in rows))
+    click.echo(f"{'name':<{width}}  {'role':<10}  {'created':<20}  revoked")
+    for r in rows:
+        revoked = r["revoked_at"] or "-"
+        click.echo(f"{r['name']:<{width}}  {r['role']:<10}  {r['created_at']:<20}  {revoked}")
+
+
+@token.command("revoke")
+@click.argument("name")
+@clear_errors
+def token_revoke(name: str) -> None:
+    """Revoke the token NAME: every request with it is refused (401) from now on."""
+    rt = _runtime()
+    with transaction(rt.sessions) as session:
+        services.revoke_token(session, name, now=rt.clock())
+    click.echo(f"revoked token {name!r}")
+
+
+def _utc(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @main.group("ledger")

@@ -163,9 +163,40 @@ def create_token(session: Session, *, name: str, role: str, now: dt.datetime) ->
     return token
 
 
-def find_token(session: Session, token: str) -> ApiToken | None:
+def token_row(session: Session, token: str) -> ApiToken | None:
+    """The token's row, revoked or not (to name a revoked token in the log)."""
     # The lookup is by hash, so no timing leak of the stored value through comparison.
-    row = session.execute(
+    return session.execute(
         select(ApiToken).where(ApiToken.token_hash == hash_token(token))
     ).scalar_one_or_none()
+
+
+def find_token(session: Session, token: str) -> ApiToken | None:
+    """The token's row if it may be used: known and not revoked."""
+    row = token_row(session, token)
     return row if row is not None and row.revoked_at is None else None
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """Every token, revoked ones included, by name."""
+    return list(session.execute(select(ApiToken).order_by(ApiToken.name)).scalars())
+
+
+def revoke_token(session: Session, name: str, *, now: dt.datetime) -> ApiToken:
+    """Revoke the token named `name`: refused from the next request on. Never deleted, so the
+    access log's `token:NAME` still names a token that existed."""
+    row = session.execute(
+        select(ApiToken).where(ApiToken.name == name).with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        raise Problem(404, "unknown_token", f"no token named {name!r}", "name")
+    if row.revoked_at is not None:
+        raise Problem(
+            409,
+            "already_revoked",
+            f"token {name!r} is already revoked ({row.revoked_at:%Y-%m-%d %H:%M}Z)",
+            "name",
+        )
+    row.revoked_at = now
+    session.flush()
+    return row

@@ -31,6 +31,11 @@ class Settings:
     secret_key: str = field(default="dev-only-secret-key", repr=False)
     journal_dir: Path = Path("var/journal")
     retention_message_days: int = 90
+    # The edge (SPEC §8): how many reverse proxies in front append X-Forwarded-For (0: the
+    # header is ignored and the client is the connecting address), and failed authentications
+    # a client address may make per minute before it is answered 429.
+    trusted_proxies: int = 0
+    auth_failures_per_minute: int = 10
 
     @property
     def dry_run(self) -> bool:
@@ -53,6 +58,8 @@ class Settings:
             secret_key=values.get("SECRET_KEY", cls.secret_key),
             journal_dir=Path(values.get("JOURNAL_DIR", str(cls.journal_dir))),
             retention_message_days=_days(values, "RETENTION_MESSAGE_DAYS", 90),
+            trusted_proxies=_count(values, "TRUSTED_PROXIES", 0, 0, "proxies"),
+            auth_failures_per_minute=_count(values, "AUTH_FAILURES_PER_MINUTE", 10, 1, "failures"),
         )
         settings.check_credentials()
         return settings
@@ -94,4 +101,13 @@ def _days(values: Mapping[str, str], name: str, default: int) -> int:
     raw = values.get(name, str(default))
     if not raw.isdigit() or int(raw) < 1:
         raise SettingsError(f"{name} must be a whole number of days (1 or more), got {raw!r}")
+    return int(raw)
+
+
+def _count(values: Mapping[str, str], name: str, default: int, minimum: int, what: str) -> int:
+    raw = values.get(name, str(default))
+    if not re.fullmatch(r"[0-9]{1,6}", raw) or int(raw) < minimum:
+        raise SettingsError(
+            f"{name} must be a whole number of {what} ({minimum} or more), got {raw!r}"
+        )
     return int(raw)

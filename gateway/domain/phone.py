@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import geocoder, timezone
 
+from gateway.domain.us_states import NAMES, TERRITORY_REGIONS, state_of_place
+
 
 class InvalidPhone(ValueError):
     """Not a number we can text: unparsable, or not a valid number for its region."""
@@ -39,12 +41,15 @@ class Phone:
 
     @property
     def state(self) -> str | None:
-        """The US state (English name) of the number's area code, if phonenumbers knows it."""
+        """The US state or territory of the number, by its canonical name ("Washington"), as
+        the keywords file's state windows are keyed; None outside the US or when unknown."""
         parsed = phonenumbers.parse(self.e164)
-        if phonenumbers.region_code_for_number(parsed) != "US":
+        region = phonenumbers.region_code_for_number(parsed)
+        if region in TERRITORY_REGIONS:
+            return NAMES[region]
+        if region != "US":
             return None
-        place = geocoder.description_for_number(parsed, "en")
-        return place.rsplit(", ", 1)[-1] if place else None
+        return state_of_place(geocoder.description_for_number(parsed, "en"))
 
 
 def mask(number: str | None) -> str:

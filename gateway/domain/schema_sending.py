@@ -14,6 +14,7 @@ from gateway.domain.rules import (
     TimeWindow,
 )
 from gateway.domain.schema_reader import Reader, joined, template_fields
+from gateway.domain.us_states import canonical_state
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ANSWER_LENGTH = 40  # what an answer means ("confirm"), as stored with the inbound text
@@ -49,11 +50,26 @@ def _window(reader: Reader, value: Any, path: KeyPath) -> TimeWindow | None:
 def read_state_windows(reader: Reader, value: Any) -> dict[str, StateWindow]:
     path: KeyPath = ("state_windows",)
     states: dict[str, StateWindow] = {}
-    for state, body in reader.mapping(value or {}, path).items():
-        where = (*path, str(state))
-        if not isinstance(state, str):
+    written_as: dict[str, str] = {}
+    for written, body in reader.mapping(value or {}, path).items():
+        where = (*path, str(written))
+        if not isinstance(written, str):
             reader.error(where, "write the state's name, e.g. Florida")
             continue
+        # Keyed by the canonical name the number's state is looked up by (Phone.state): a key
+        # that names no state would never apply, so it is refused, not ignored.
+        state = canonical_state(written)
+        if state is None:
+            reader.error(
+                where,
+                f"'{written}' is not a US state or territory; write its name (Washington) "
+                "or USPS code (WA)",
+            )
+            continue
+        if state in written_as:
+            reader.error(where, f"{state} is given twice (also as '{written_as[state]}')")
+            continue
+        written_as[state] = written
         spec = reader.mapping(body, where, ("daily", *WEEKDAYS))
         if isinstance(body, Mapping) and not spec:
             reader.error(where, "give a window for daily or for named days (mon … sun)")

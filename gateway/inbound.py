@@ -252,6 +252,11 @@ def _reply(
     sender = rules.senders.get(row.to_number)
     if sender is not None and sender.carrier_replies and found.standard:
         return None  # the carrier (or Advanced Opt-Out) answers the standard keywords itself
+    if found.intent is Intent.OPT_OUT and changed:
+        # The one confirmation of a new opt-out is owed whatever came before (FCC
+        # §64.1200(a)(12)); no loop runs through it, since an opt-out already in force has no
+        # reply at all (compose_reply above) and the START that would re-arm it stays capped.
+        return text
     if _replies_last_hour(session, row.from_number, now) >= rules.reply_cap_per_hour:
         row.note = "reply_cap"
         return None  # auto-responder loops: a configured number of replies per hour at most

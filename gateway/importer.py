@@ -30,6 +30,7 @@ from gateway.models import ConsentEventRow
 
 COLUMNS = ("number", "category", "action", "occurred_at", "source", "note")
 SOURCE_MAX_LENGTH = 50
+NOTE_MAX_LENGTH = 2000  # kept in the ledger's evidence for years
 EXPECTED_HEADER = ",".join(COLUMNS)
 LOOKUP_BATCH = 500  # fingerprints checked against the ledger per query
 T = TypeVar("T")
@@ -189,6 +190,7 @@ def _row(
     action = checked("action", _action)
     occurred_at = checked("occurred_at", partial(_occurred_at, now=now))
     source = checked("source", _source)
+    note = checked("note", _note)
     if (
         category is not None
         and action is Action.GRANT
@@ -198,7 +200,8 @@ def _row(
     if len(problems) > found:
         return None
     assert number and category and action and occurred_at and source  # each checked above
-    return Row(file, line, number, category, action, occurred_at, source, values["note"])
+    assert note is not None
+    return Row(file, line, number, category, action, occurred_at, source, note)
 
 
 def _unprovable(category: str) -> str:
@@ -254,6 +257,12 @@ def _source(text: str) -> str:
         raise ValueError("empty; name where the list came from, e.g. paper_form or old_crm")
     if len(text) > SOURCE_MAX_LENGTH:
         raise ValueError(f"longer than {SOURCE_MAX_LENGTH} characters ({len(text)})")
+    return text
+
+
+def _note(text: str) -> str:
+    if len(text) > NOTE_MAX_LENGTH:
+        raise ValueError(f"longer than {NOTE_MAX_LENGTH} characters ({len(text)})")
     return text
 
 

@@ -65,7 +65,7 @@ def record_consent(
     if occurred_at is not None and occurred_at > now:
         # A future-dated grant would outrank a STOP that arrives before that time.
         raise Problem(422, "invalid_time", "occurred_at is in the future", "occurred_at")
-    # _check_evidence_size(evidence)
+    _check_evidence_size(evidence)
     if chain.has_erasure_marker(evidence):
         raise Problem(422, "invalid", "evidence may not carry erasure markers", "evidence")
     missing = missing_proof(
@@ -175,6 +175,10 @@ def resolve_review(
     if resolution not in RESOLUTIONS:
         allowed = ", ".join(RESOLUTIONS)
         raise Problem(422, "invalid_resolution", f"resolution is one of {allowed}", "resolution")
+    if note is not None and len(note) > MAX_NOTE_CHARS:
+        # Kept on the review and, for an opt-out, in the ledger's evidence, for years.
+        message = f"note is {len(note)} characters; at most {MAX_NOTE_CHARS}"
+        raise Problem(422, "too_long", message, "note")
     if resolution != "no_action":
         everything = resolution == "wrong_number"
         review.event_ids = _revoke_from_review(session, rules, review, note, actor, now, everything)

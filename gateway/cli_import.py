@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +32,8 @@ def import_command(file: Path, dry_run: bool) -> None:
     nothing is applied. Otherwise all rows go in as one transaction. Rows already in the
     ledger (an earlier run of the same list) are skipped, and an old row never overrides a
     newer decision. Marketing grants are refused: a list cannot prove express written
-    consent; record those through the API with their evidence.
+    consent; record those through the API with their evidence. So is a grant that would lift
+    a patient's own opt-out (their STOP, a carrier block, a form): only the patient lifts it.
     """
     from gateway.cli import clear_errors
 
@@ -47,11 +49,13 @@ def _import(file: Path, dry_run: bool) -> None:
     if problems:
         _refuse(file, problems)
     if dry_run:
-        _preview(rt, rows)
+        _preview(rt, file, rows)
         return
     try:
         with transaction(rt.sessions) as session, _progress(len(rows)) as tick:
             result = importer.apply(session, rows, actor=_actor(), now=now, progress=tick)
+    except importer.Refused as refused:
+        _refuse(file, refused.problems)
     except IntegrityError:
         # Two imports of the same rows at once (PostgreSQL): the later one finds the rows'
         # fingerprints taken when it writes, and rolls back whole. Run again: it skips them.
@@ -62,7 +66,7 @@ def _import(file: Path, dry_run: bool) -> None:
     click.echo(f"added {result.added} events, skipped {result.skipped} already in the ledger")
 
 
-def _refuse(file: Path, problems: list[importer.Problem]) -> None:
+def _refuse(file: Path, problems: list[importer.Problem]) -> NoReturn:
     for p in problems:
         click.echo(f"{file}:{p.line}: {p.field}: {p.message}")
     noun = "problem" if len(problems) == 1 else "problems"
@@ -70,9 +74,12 @@ def _refuse(file: Path, problems: list[importer.Problem]) -> None:
     sys.exit(1)
 
 
-def _preview(rt: Runtime, rows: list[importer.Row]) -> None:
-    with transaction(rt.sessions) as session:
-        result = importer.preview(session, rows)
+def _preview(rt: Runtime, file: Path, rows: list[importer.Row]) -> None:
+    try:
+        with transaction(rt.sessions) as session:
+            result = importer.preview(session, rows)
+    except importer.Refused as refused:
+        _refuse(file, refused.problems)
     click.echo(
         f"no problems found: {result.added} would be added, {result.skipped} are already in "
         "the ledger (dry run: nothing was applied)"

@@ -23,13 +23,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway import ledger
-from gateway.domain.consent import Action, Source
+from gateway.domain.consent import Action, Event, Source, patient_revocation_in_force
 from gateway.domain.keywords import KeywordRules
 from gateway.domain.phone import Phone
 from gateway.models import ConsentEventRow
 
 COLUMNS = ("number", "category", "action", "occurred_at", "source", "note")
 SOURCE_MAX_LENGTH = 50
+NOTE_MAX_LENGTH = 2000  # kept in the ledger's evidence for years
 EXPECTED_HEADER = ",".join(COLUMNS)
 LOOKUP_BATCH = 500  # fingerprints checked against the ledger per query
 T = TypeVar("T")
@@ -74,6 +75,15 @@ class Row:
 class Result:
     added: int
     skipped: int  # already in the ledger, or repeated earlier in the same file
+
+
+class Refused(Exception):
+    """Rows the ledger refuses as it stands (a grant that would lift a patient's own STOP):
+    nothing is applied."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} rows refused")
+        self.problems = problems
 
 
 class _BadFile(ValueError):
@@ -180,6 +190,7 @@ def _row(
     action = checked("action", _action)
     occurred_at = checked("occurred_at", partial(_occurred_at, now=now))
     source = checked("source", _source)
+    note = checked("note", _note)
     if (
         category is not None
         and action is Action.GRANT
@@ -189,7 +200,8 @@ def _row(
     if len(problems) > found:
         return None
     assert number and category and action and occurred_at and source  # each checked above
-    return Row(file, line, number, category, action, occurred_at, source, values["note"])
+    assert note is not None
+    return Row(file, line, number, category, action, occurred_at, source, note)
 
 
 def _unprovable(category: str) -> str:
@@ -248,6 +260,12 @@ def _source(text: str) -> str:
     return text
 
 
+def _note(text: str) -> str:
+    if len(text) > NOTE_MAX_LENGTH:
+        raise ValueError(f"longer than {NOTE_MAX_LENGTH} characters ({len(text)})")
+    return text
+
+
 # --- applying -----------------------------------------------------------------------------
 
 
@@ -261,14 +279,16 @@ def apply(
 ) -> Result:
     """Record every row the ledger does not hold yet, in the caller's transaction.
 
+    Raises `Refused`, recording nothing, when a new row would lift a patient's own opt-out.
     `progress(n)` is told each time n more rows are done (recorded or skipped)."""
     # Every number's lock first, in one order, then the chain's head (inside append): an
     # inbound STOP holds its number and then asks for the head, so taking a number while
-    # holding the head would deadlock with it.
+    # holding the head would deadlock with it. The lift check reads under these locks.
     for number in sorted({row.number for row in rows}):
         ledger.lock_number(session, number, now)
+    news = _checked_news(session, rows)
     added = 0
-    for row, is_new in _with_news(session, rows):
+    for row, is_new in news:
         if is_new:
             _record(session, row, actor=actor, now=now)
             added += 1
@@ -278,9 +298,47 @@ def apply(
 
 
 def preview(session: Session, rows: Sequence[Row]) -> Result:
-    """What `apply` would do, changing nothing (for --dry-run)."""
-    added = sum(is_new for _, is_new in _with_news(session, rows))
+    """What `apply` would do, changing nothing (for --dry-run); raises `Refused` as it would."""
+    added = sum(is_new for _, is_new in _checked_news(session, rows))
     return Result(added=added, skipped=len(rows) - added)
+
+
+def _checked_news(session: Session, rows: Sequence[Row]) -> list[tuple[Row, bool]]:
+    news = list(_with_news(session, rows))
+    grants = [row for row, is_new in news if is_new and row.action is Action.GRANT]
+    problems = _lifts(session, grants)
+    if problems:
+        raise Refused(problems)
+    return news
+
+
+def _lifts(session: Session, grants: Sequence[Row]) -> list[Problem]:
+    """SPEC §4: only the patient lifts the patient's own revocation, and an imported list is
+    not the patient. A grant dated before the revocation lifts nothing and goes in."""
+    numbers = sorted({row.number for row in grants})
+    histories: dict[tuple[str, str], list[Event]] = {}
+    for start in range(0, len(numbers), LOOKUP_BATCH):
+        query = select(ConsentEventRow).where(
+            ConsentEventRow.number.in_(numbers[start : start + LOOKUP_BATCH])
+        )
+        for found in session.execute(query).scalars():
+            histories.setdefault((found.number, found.category), []).append(ledger.to_event(found))
+    problems = []
+    for row in grants:
+        history = histories.get((row.number, row.category), [])
+        revoked = patient_revocation_in_force(history, row.occurred_at)
+        if revoked is not None:
+            problems.append(Problem(row.line, "action", _lifts_stop(revoked)))
+    return sorted(problems, key=lambda p: p.line)
+
+
+def _lifts_stop(revoked: Event) -> str:
+    when = f"{revoked.occurred_at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+    return (
+        f"unprovable_consent: this grant would lift the patient's own opt-out "
+        f"({revoked.source.value}, {when}); an imported list cannot. The patient texts START, "
+        "or the front desk records it through the API with evidence staff, method and note"
+    )
 
 
 def _with_news(session: Session, rows: Sequence[Row]) -> Iterator[tuple[Row, bool]]:

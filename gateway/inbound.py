@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -29,6 +29,11 @@ from gateway.models import InboundMessage, OutboundMessage, Review
 log = logging.getLogger(__name__)
 
 REVIEW_BUSINESS_DAYS = 10  # FCC 24-24: honour a revocation within 10 business days
+# Twilio delivers at most 1,600 characters; four times that leaves room for a carrier's
+# concatenation oddities and still bounds what the row, the ledger's evidence and the
+# classifier (which reads at most twice Twilio's limit) are handed. Longer is cut and noted.
+MAX_BODY = 1600 * 4
+NOTE_LENGTH = 200  # InboundMessage.note
 
 
 @dataclass(frozen=True)
@@ -53,15 +58,18 @@ def handle(
     seen = session.execute(select(InboundMessage).where(InboundMessage.sid == message.sid))
     if (row := seen.scalar_one_or_none()) is not None:
         return row
+    length = len(message.body)
+    if length > MAX_BODY:
+        message = replace(message, body=message.body[:MAX_BODY])
     try:
         sender = Phone.parse(message.from_number, region).e164
         clinic = Phone.parse(message.to_number, region).e164
     except InvalidPhone:
-        return _store_unusable(session, message, received)
+        return _cut_noted(_store_unusable(session, message, received), length)
     asked = _question_pending(session, rules, sender, clinic, received)
     found = classify(message.body, rules, message.opt_out_type, asked.answers if asked else None)
     categories = scoped_categories(found, rules, clinic, received.date())
-    row = _store(session, message, sender, clinic, found, categories, received)
+    row = _cut_noted(_store(session, message, sender, clinic, found, categories, received), length)
     if found.intent is Intent.ANSWER and asked is not None:
         row.answer, row.answer_to = found.answer, asked.message_id
     ledger.lock_number(session, sender, now)
@@ -69,7 +77,8 @@ def handle(
     row.event_ids = [e.id for e in changed]
     row.reply = _reply(session, rules, row, found, changed, now)
     if row.reply and message.received_at is not None:
-        row.reply, row.note = None, "late: no automatic reply was sent"
+        row.reply = None
+        _add_note(row, "late: no automatic reply was sent")
     row.replied_at = now if row.reply else None
     if found.intent is Intent.REVIEW:
         _open_review(session, row, found, received)
@@ -156,6 +165,25 @@ def _store(
     session.add(row)
     session.flush()
     return row
+
+
+def _cut_noted(row: InboundMessage, length: int) -> InboundMessage:
+    """A text longer than MAX_BODY is kept cut, and says so: on the row, and in the log (its
+    length, never its words)."""
+    if length > MAX_BODY:
+        _add_note(row, f"truncated: {length} characters received, the first {MAX_BODY} kept")
+        log.warning(
+            "inbound %s from %s: %d characters, over Twilio's 1600; the first %d kept",
+            row.sid,
+            mask(row.from_number),
+            length,
+            MAX_BODY,
+        )
+    return row
+
+
+def _add_note(row: InboundMessage, note: str) -> None:
+    row.note = note if not row.note else f"{row.note}; {note}"[:NOTE_LENGTH]
 
 
 def _store_unusable(session: Session, message: Inbound, now: dt.datetime) -> InboundMessage:
@@ -252,8 +280,13 @@ def _reply(
     sender = rules.senders.get(row.to_number)
     if sender is not None and sender.carrier_replies and found.standard:
         return None  # the carrier (or Advanced Opt-Out) answers the standard keywords itself
+    if found.intent is Intent.OPT_OUT and changed:
+        # The one confirmation of a new opt-out is owed whatever came before (FCC
+        # §64.1200(a)(12)); no loop runs through it, since an opt-out already in force has no
+        # reply at all (compose_reply above) and the START that would re-arm it stays capped.
+        return text
     if _replies_last_hour(session, row.from_number, now) >= rules.reply_cap_per_hour:
-        row.note = "reply_cap"
+        _add_note(row, "reply_cap")
         return None  # auto-responder loops: a configured number of replies per hour at most
     return text
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -14,7 +15,15 @@ from sqlalchemy.orm import Session
 
 from gateway import ledger
 from gateway.domain import chain
-from gateway.domain.consent import Action, Event, Source
+from gateway.domain.consent import (
+    LIFT_METHODS,
+    PATIENT_LIFTS,
+    Action,
+    Event,
+    Source,
+    missing_lift_proof,
+    patient_revocation_in_force,
+)
 from gateway.domain.keywords import KeywordRules
 from gateway.domain.proof import RECORDABLE, missing_proof
 from gateway.models import ApiToken, InboundMessage, Review
@@ -22,6 +31,8 @@ from gateway.models import ApiToken, InboundMessage, Review
 ROLES = ("admin", "front_desk", "auditor")
 RESOLUTIONS = ("opt_out", "wrong_number", "no_action")
 WRONG_NUMBER = "number no longer the patient's"
+MAX_EVIDENCE_BYTES = 8 * 1024  # consent evidence, as UTF-8 JSON: the ledger keeps it forever
+MAX_NOTE_CHARS = 2000  # a reviewer's note
 
 
 class Problem(Exception):
@@ -54,6 +65,7 @@ def record_consent(
     if occurred_at is not None and occurred_at > now:
         # A future-dated grant would outrank a STOP that arrives before that time.
         raise Problem(422, "invalid_time", "occurred_at is in the future", "occurred_at")
+    _check_evidence_size(evidence)
     if chain.has_erasure_marker(evidence):
         raise Problem(422, "invalid", "evidence may not carry erasure markers", "evidence")
     missing = missing_proof(
@@ -63,6 +75,14 @@ def record_consent(
         evidence=evidence,
         disclosures=rules.disclosures,
     )
+    # The number's lock before reading its history: a STOP arriving meanwhile waits for this
+    # decision or is seen by it, never slips between the check and the grant.
+    ledger.lock_number(session, number, now)
+    if action is Action.GRANT:
+        at = occurred_at or now
+        revoked = patient_revocation_in_force(ledger.history(session, number, category), at)
+        if revoked is not None:
+            _refuse_lift(category, source, evidence, revoked, missing)
     if missing:
         raise Problem(
             422,
@@ -82,6 +102,56 @@ def record_consent(
         now=now,
         occurred_at=occurred_at,
     )
+
+
+def _check_evidence_size(evidence: Mapping[str, Any]) -> None:
+    """Evidence is appended to the ledger and kept for years: a bound, in the JSON it is."""
+    try:
+        size = len(json.dumps(evidence, ensure_ascii=False, separators=(",", ":")).encode())
+    except (TypeError, ValueError, RecursionError):
+        raise Problem(422, "invalid", "evidence must be plain JSON", "evidence") from None
+    if size > MAX_EVIDENCE_BYTES:
+        raise Problem(
+            422,
+            "too_large",
+            f"evidence is {size} bytes as JSON; at most {MAX_EVIDENCE_BYTES} are kept",
+            "evidence",
+        )
+
+
+def _refuse_lift(
+    category: str,
+    source: Source,
+    evidence: Mapping[str, Any],
+    revoked: Event,
+    missing: list[str],
+) -> None:
+    """SPEC §4: only the patient lifts the patient's own revocation. Raise unless this grant
+    is one of the ways the patient can (and carries what shows it), naming what is missing."""
+    when = f"{revoked.occurred_at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+    whose = (
+        f"the patient revoked {category} ({revoked.source.value}, {when}, event {revoked.id}) "
+        "and only the patient lifts that"
+    )
+    if source not in PATIENT_LIFTS:
+        raise Problem(
+            422,
+            "unprovable_consent",
+            f"{whose}: by texting START, by a new web form (source web_form), or through the "
+            "front desk (source front_desk with evidence staff, method "
+            f"({', '.join(LIFT_METHODS)}) and note); a grant from {source.value} cannot",
+            "source",
+        )
+    lacking = missing_lift_proof(source, evidence)
+    lacking += [piece for piece in missing if piece not in lacking]
+    if lacking:
+        raise Problem(
+            422,
+            "unprovable_consent",
+            f"{whose}: a {source.value} grant that lifts it needs evidence; missing: "
+            + "; ".join(lacking),
+            "evidence",
+        )
 
 
 def resolve_review(
@@ -105,6 +175,10 @@ def resolve_review(
     if resolution not in RESOLUTIONS:
         allowed = ", ".join(RESOLUTIONS)
         raise Problem(422, "invalid_resolution", f"resolution is one of {allowed}", "resolution")
+    if note is not None and len(note) > MAX_NOTE_CHARS:
+        # Kept on the review and, for an opt-out, in the ledger's evidence, for years.
+        message = f"note is {len(note)} characters; at most {MAX_NOTE_CHARS}"
+        raise Problem(422, "too_long", message, "note")
     if resolution != "no_action":
         everything = resolution == "wrong_number"
         review.event_ids = _revoke_from_review(session, rules, review, note, actor, now, everything)

@@ -190,8 +190,15 @@ def test_concurrent_stops_and_grants_through_the_requests_end_in_the_last_event(
         "number": PATIENT,
         "category": "marketing",
         "action": "grant",
-        "source": "paper_form",
-        "evidence": {"disclosure_version": "mkt-2026-01", "form_id": "F", "staff": "a"},
+        # The patient's STOPs race it: each grant lifts a STOP, so it carries what the front
+        # desk must record for that (SPEC §4): who took it, how the patient asked, a note.
+        "source": "front_desk",
+        "evidence": {
+            "disclosure_version": "mkt-2026-01",
+            "staff": "a",
+            "method": "in_person",
+            "note": "asked at the desk",
+        },
     }
 
     def patient() -> None:

@@ -34,6 +34,18 @@ class Status(StrEnum):
 # Revocations the patient made from the phone itself: START may undo exactly these.
 SELF_SERVICE_REVOCATIONS = frozenset({Source.SMS_KEYWORD, Source.CARRIER_BLOCK})
 
+# The patient's own revocations (SPEC §4): their STOP text, a STOP to the carrier, a text staff
+# read as an opt-out, the opt-out box of a web form, a signed paper opt-out. A revoke by the
+# front desk, a system (`api`) or an old list (`import`) is a staff decision staff may undo.
+PATIENT_REVOCATIONS = frozenset(
+    {Source.SMS_KEYWORD, Source.CARRIER_BLOCK, Source.REVIEW, Source.WEB_FORM, Source.PAPER_FORM}
+)
+# Only these grants can lift one: the patient's START/YES, a new web form, a front-desk grant
+# with its story. Never `api`, `import` (nothing shows the patient asked) or a paper form (the
+# front desk records a signed form as `front_desk` with method `signed_form`).
+PATIENT_LIFTS = frozenset({Source.SMS_KEYWORD, Source.WEB_FORM, Source.FRONT_DESK})
+LIFT_METHODS = ("in_person", "phone_call", "signed_form")  # how the patient asked the desk
+
 
 @dataclass(frozen=True)
 class Event:
@@ -103,3 +115,48 @@ def restorable(history: Iterable[Event], requires_grant: bool) -> bool:
             continue
         return event.action is Action.GRANT
     return not requires_grant
+
+
+def patient_revocation_in_force(history: Iterable[Event], at: dt.datetime) -> Event | None:
+    """The patient's own revocation a grant occurring at `at` would lift, if any (SPEC §4).
+
+    Walking back from `at`: a revoke of the patient's is what the grant would lift; a grant the
+    patient could have made (PATIENT_LIFTS) means they lifted it already. Staff revokes on top
+    of a STOP, and `api` or `import` grants recorded before this rule, hide nothing. A grant
+    dated before the revocation lifts nothing: the newer revocation stays in force."""
+    earlier = sorted((e for e in history if e.occurred_at <= at), key=lambda e: e.order)
+    for event in reversed(earlier):
+        if event.action is Action.GRANT and event.source in PATIENT_LIFTS:
+            return None
+        if event.action is Action.REVOKE and event.source in PATIENT_REVOCATIONS:
+            return event
+    return None
+
+
+def missing_lift_proof(source: Source, evidence: Mapping[str, Any]) -> list[str]:
+    """What a grant from a PATIENT_LIFTS source lacks to lift the patient's own revocation;
+    empty when it may. A web form: its page, the IP address and browser, the checkbox state. The
+    front desk: the staff member who took it, how the patient asked, and a note."""
+    if source is Source.FRONT_DESK:
+        return [
+            piece
+            for piece, ok in (
+                ("staff", _text(evidence.get("staff"))),
+                (
+                    f"method (one of {', '.join(LIFT_METHODS)})",
+                    evidence.get("method") in LIFT_METHODS,
+                ),
+                ("note", _text(evidence.get("note"))),
+            )
+            if not ok
+        ]
+    if source is Source.WEB_FORM:
+        missing = [key for key in ("page_url", "ip", "user_agent") if not _text(evidence.get(key))]
+        if not isinstance(evidence.get("checkbox_unchecked_by_default"), bool):
+            missing.append("checkbox_unchecked_by_default")
+        return missing
+    return []
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())

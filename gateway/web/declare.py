@@ -26,13 +26,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from gateway.services import Problem
+from gateway.services import MAX_EVIDENCE_BYTES, Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=BaseModel)
 
 MAX_JSON_DEPTH = 16  # nesting a person writes; deeper is a 400, never a RecursionError
-MAX_EVIDENCE_BYTES = 8 * 1024
 MAX_EVIDENCE_DEPTH = 6
 
 
@@ -108,7 +107,7 @@ def _evidence(value: Any) -> Any:
         raise PydanticCustomError(
             "too_deep", "evidence nests at most {limit} levels", {"limit": MAX_EVIDENCE_DEPTH}
         )
-    size = len(json.dumps(value, ensure_ascii=False).encode())
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
     if size > MAX_EVIDENCE_BYTES:
         raise PydanticCustomError(
             "too_large",

@@ -21,6 +21,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from gateway.domain.consent import Source
+from gateway.domain.proof import RECORDABLE
 from gateway.settings import Settings
 from tests.conftest import bearer
 
@@ -99,6 +100,8 @@ def test_stateful_links(api_schema: Any, role: str, tokens: dict[str, str]) -> N
     )
 
 
-def test_sources_in_the_document_are_the_ledgers(client: Any) -> None:
+def test_the_sources_the_document_offers_are_the_ones_staff_may_record(client: Any) -> None:
     document = client.get("/openapi.json").get_json()
-    assert set(document["components"]["schemas"]["Source"]["enum"]) == {s.value for s in Source}
+    offered = document["components"]["schemas"]["NewEvent"]["properties"]["source"]["enum"]
+    assert set(offered) == {s.value for s in RECORDABLE}
+    assert Source.SMS_KEYWORD not in offered  # only the patient's own text records that

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, Response, jsonify
 from pydantic import Field
@@ -52,7 +52,7 @@ class NewEvent(Body):
     number: PhoneText
     category: Name
     action: Action
-    source: Source = Source.API
+    source: Literal["web_form", "front_desk", "paper_form", "api", "import"] = "api"
     occurred_at: Timestamp | None = None
     evidence: Evidence = Field(default_factory=dict)
 
@@ -116,7 +116,7 @@ def record() -> tuple[Response, int]:
             number=number,
             category=body.category,
             action=body.action,
-            source=body.source,
+            source=Source(body.source),
             evidence=body.evidence,
             actor=str(current_actor()),
             now=rt.clock(),

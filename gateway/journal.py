@@ -47,7 +47,7 @@ def replay(folder: Path, handle: Callable[[Inbound], None]) -> int:
     journal is moved aside first, so texts arriving meanwhile start a new one; a crash midway
     leaves the moved file, which the next replay takes up again.
 
-    One replayer per folder at a time (another process's web workers share it): a folder
+    One replayer per folder at a time (every web process on the host shares it): a folder
     being replayed is skipped, not waited for. A text whose number stays locked past the
     bound is kept for the next round, with every later text from that number (their order
     is the patient's); any other error ends the round, keeping what was not applied."""
@@ -60,13 +60,13 @@ def replay(folder: Path, handle: Callable[[Inbound], None]) -> int:
         path = folder / FILE
         if path.exists():
             path.rename(folder / f"replaying-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S%f}.jsonl")
-        return sum(_replay_file(pending, handle) for pending in sorted(folder.glob(REPLAYING)))
+        held: set[str] = set()  # numbers whose lock ran out this round, across the files
+        return sum(_replay_file(p, handle, held) for p in sorted(folder.glob(REPLAYING)))
 
 
-def _replay_file(path: Path, handle: Callable[[Inbound], None]) -> int:
+def _replay_file(path: Path, handle: Callable[[Inbound], None], held: set[str]) -> int:
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     kept: list[str] = []
-    held: set[str] = set()
     count = 0
     try:
         for index, line in enumerate(lines):
@@ -88,7 +88,7 @@ def _replay_file(path: Path, handle: Callable[[Inbound], None]) -> int:
             count += 1
     finally:
         _keep(path, kept, len(lines))
-    if held:
+    if kept:
         log.warning("journal: %d texts wait for their numbers' locks; next round", len(kept))
     return count
 
@@ -160,8 +160,8 @@ class Replayer:
     def run_once(self) -> int:
         try:
             count = replay_pending(self.runtime)
-        except Exception:  # still down: the journal stays, try again next round
-            log.warning("journal replay failed; retrying in %.0f s", self.every)
+        except Exception as exc:  # still down: the journal stays, try again next round
+            log.warning("journal replay failed (%s); retrying", type(exc).__name__)
             return 0
         if count:
             log.warning("replayed %d journaled inbound texts", count)

@@ -18,6 +18,7 @@ from gateway.adapters.rq_queue import QUEUE
 from gateway.db import transaction
 from gateway.domain.consent import Status
 from gateway.runtime import Runtime
+from gateway.settings import Settings
 from tests.conftest import CLINIC, PATIENT, Clock, Phone
 from workers import jobs
 from workers.runtime import WorkerRuntime
@@ -126,3 +127,30 @@ def test_a_folder_being_replayed_elsewhere_is_skipped_not_waited_for(
         assert journal.replay_pending(runtime) == 0
         fcntl.flock(other, fcntl.LOCK_UN)
     assert journal.replay_pending(runtime) == 1
+
+
+class LockNotAvailable(Exception):
+    sqlstate = "55P03"  # what PostgreSQL says when a lock_timeout runs out
+
+
+def test_a_held_back_text_keeps_that_numbers_later_texts_behind_it_in_newer_files(
+    settings: Settings, clock: Clock
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    folder = settings.journal_dir
+    journal.append(folder, inbound.Inbound("SM" + "7" * 32, PATIENT, CLINIC, "STOP"), clock.now)
+    (folder / journal.FILE).rename(folder / "replaying-20261124180000000000.jsonl")  # set aside
+    journal.append(folder, inbound.Inbound("SM" + "8" * 32, PATIENT, CLINIC, "START"), clock.now)
+    applied: list[str] = []
+
+    def handle(message: inbound.Inbound) -> None:
+        if message.body == "STOP" and not applied:
+            applied.append("(locked)")  # its number's lock ran out; free again right after
+            raise OperationalError("SELECT … FOR UPDATE", {}, LockNotAvailable())
+        applied.append(message.body)
+
+    assert journal.replay(folder, handle) == 0  # the START waits behind the STOP before it
+    assert journal.replay(folder, handle) == 2
+    assert applied == ["(locked)", "STOP", "START"]
+    assert not journal.pending(folder)

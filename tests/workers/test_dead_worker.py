@@ -102,17 +102,18 @@ def test_a_worker_killed_mid_send_loses_nothing_and_leaves_no_lock(
         with Processes(env, tmp_path) as processes:
             processes.web(port)
             in_flight = queue(runtime, outbox, NUMBER, "in flight when its worker died")
-            first = processes.worker()
-            assert twilio.hung.wait(timeout=30), processes.output()
-            # The first worker holds NUMBER's lock, waiting on Twilio. More work arrives.
-            later = [
+            later = [  # behind it in the queue
                 queue(runtime, outbox, to, f"reminder {i} to {to}")
                 for i, to in enumerate([NUMBER, *OTHERS, *OTHERS])
             ]
+            first = processes.worker()
+            assert twilio.hung.wait(timeout=30), processes.output()
+            # The first worker holds NUMBER's lock, waiting on Twilio's answer (4 s at most).
             scheduler = processes.children(first.pid)
-            assert scheduler, "RQ forked no scheduler process"
             os.kill(first.pid, signal.SIGKILL)
             first.wait(timeout=10)
+            assert scheduler, "RQ forked no scheduler process"
+            assert messages(runtime)[in_flight].status == "sending", "killed too late"
             processes.worker()
 
             status, reply = text(base, NUMBER, "STOP", "SM" + "a1" * 16)

@@ -464,12 +464,22 @@ def _timestamp(value: str | None, option: str = "--at") -> dt.datetime | None:
 
 
 @main.command("reconcile")
+@click.option(
+    "--now",
+    "at_once",
+    is_flag=True,
+    help="take every message with no live job at once (right after a Redis flush), "
+    "not only those stale for a minute",
+)
 @clear_errors
-def reconcile() -> None:
-    """Re-enqueue messages whose job was lost (Redis restarted or flushed); never twice."""
+def reconcile(at_once: bool) -> None:
+    """Re-enqueue messages whose job was lost (Redis restarted or flushed), never twice;
+    mark `unknown` those whose worker died mid-send. Prints what it did, per state."""
     from workers import jobs, runtime
 
-    click.echo(f"re-enqueued {jobs.reconcile(runtime.build(Settings.from_env()))} messages")
+    done = jobs.recover(runtime.build(Settings.from_env()), at_once=at_once)
+    for line in done.lines():
+        click.echo(line)
 
 
 @main.command("dev")

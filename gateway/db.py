@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -56,14 +60,104 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+# The server's safety net: a session that sits inside a transaction doing nothing for this
+# long (its process frozen, or a forgotten connection somewhere) is ended by PostgreSQL,
+# and with it every lock it held. Nothing of ours is idle in a transaction for more than a
+# Twilio call (SEND_TIMEOUT_SECONDS for the connection, the same again for the answer).
+IDLE_IN_TRANSACTION_TIMEOUT = dt.timedelta(seconds=60)
+CONNECT_TIMEOUT_SECONDS = 10  # a database that does not answer at all is an error, not a hang
+
+
+def make_engine(
+    url: str,
+    *,
+    lock_timeout: dt.timedelta | None = None,
+    statement_timeout: dt.timedelta | None = None,
+    **kwargs: Any,
+) -> Engine:
+    """The process's engine. On PostgreSQL every connection gets the server-side bounds:
+    idle in a transaction at most IDLE_IN_TRANSACTION_TIMEOUT, and, when given, lock waits
+    and statements at most `lock_timeout` and `statement_timeout` (the worker's)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True, **kwargs)
         _serialise_sqlite_writers(engine)
-        return engine
-    # hide_parameters: a database error's text never carries a number or a body into logs.
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+    else:
+        bounds = {
+            "idle_in_transaction_session_timeout": IDLE_IN_TRANSACTION_TIMEOUT,
+            "lock_timeout": lock_timeout,
+            "statement_timeout": statement_timeout,
+        }
+        query = make_url(url).query
+        options = [f"-c {k}={_ms(v)}" for k, v in bounds.items() if v is not None]
+        options += [str(query["options"])] if "options" in query else []  # the URL's win
+        connect_args = {
+            "connect_timeout": query.get("connect_timeout", CONNECT_TIMEOUT_SECONDS),
+            "options": " ".join(options),
+        }
+        # hide_parameters: a database error's text never carries a number or a body into logs.
+        engine = create_engine(
+            url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **kwargs
+        )
+    _forget_in_forked_children(engine)
+    return engine
+
+
+def _ms(value: dt.timedelta) -> int:
+    return int(value.total_seconds() * 1000)
+
+
+def bound_lock_waits(session: Session, timeout: dt.timedelta) -> None:
+    """This transaction waits at most `timeout` for any row lock (PostgreSQL; SQLite queues
+    writers behind its own 30 s busy timeout)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = {_ms(timeout)}"))
+
+
+def lock_timed_out(exc: BaseException) -> bool:
+    """A bounded lock wait ran out (PostgreSQL's lock_not_available, SQLite's busy lock):
+    the work is sound, only early — try it again later."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) == "55P03":
+        return True
+    return "database is locked" in str(exc.orig)
+
+
+# --- No database connection crosses a fork -------------------------------------------------
+# RQ forks its scheduler (and, with its default worker class, a process per job) from a
+# process whose pool holds open connections; so may gunicorn with --preload. A child that
+# kept its parent's socket would keep the parent's session alive after the parent died —
+# with its open transaction and every lock in it. So a forked child closes its copies of the
+# sockets (the parent's remain; the server notices nothing), never finalises the inherited
+# connection objects (psycopg would send the server a goodbye on the parent's behalf), and
+# starts its engines on new, empty pools.
+_ENGINES: weakref.WeakKeyDictionary[Engine, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
+_INHERITED: list[Any] = []  # a child's copies of its parent's connections: kept, never used
+
+
+def _forget_in_forked_children(engine: Engine) -> None:
+    connections: weakref.WeakSet[Any] = weakref.WeakSet()
+    _ENGINES[engine] = connections
+
+    @event.listens_for(engine, "connect")
+    def _remember(dbapi_connection: Any, _record: Any) -> None:
+        with contextlib.suppress(TypeError):  # sqlite3's connections hold no socket
+            connections.add(dbapi_connection)
+
+
+def _after_fork_in_child() -> None:
+    for engine, connections in list(_ENGINES.items()):
+        for connection in list(connections):
+            _INHERITED.append(connection)
+            if not connection.closed:
+                with contextlib.suppress(OSError, ValueError):
+                    os.close(connection.fileno())
+        connections.clear()
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _serialise_sqlite_writers(engine: Engine) -> None:

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gateway import ledger
+from gateway.db import lock_timed_out
 from gateway.domain import policy
 from gateway.domain.consent import Action, Source, Status
 from gateway.domain.keywords import KeywordRules
@@ -185,12 +187,9 @@ def deliver(
     *,
     final_try: bool = True,
 ) -> Outcome:
-    """Decide now, under the number's lock, and send if allowed. The message was claimed."""
-    msg = session.get(OutboundMessage, message_id)
-    assert msg is not None
-    ledger.lock_number(session, msg.to_number, now)
-    # Re-read under the lock: an erasure (or anything else) committed while we waited wins.
-    session.refresh(msg)
+    """Decide now, under the number's lock, and send if allowed. The message was claimed.
+    Raises Busy, having decided and sent nothing, when a lock stays taken past the bound."""
+    msg = _locked(session, message_id, now)
     if msg.status != "sending":
         return Outcome(msg.status, msg.reason or "")
     if msg.body is None:  # erased (a patient's request) before it could go
@@ -205,6 +204,42 @@ def deliver(
     if decision.outcome is policy.Outcome.DEFER:
         return _defer(session, msg, decision, now)
     return _send(session, rules, sender, msg, decision, now, final_try)
+
+
+class Busy(Exception):
+    """A lock the decision needs stayed taken past the transaction's bound (lock_timeout):
+    nothing was decided and nothing was sent; the message can be tried again later."""
+
+
+def _locked(session: Session, message_id: str, now: dt.datetime) -> OutboundMessage:
+    """The number's lock (the one a STOP takes), then the message's own row. Every lock wait
+    is here, before the send: once Twilio has the message nothing waits, so a send that left
+    is always recorded."""
+    try:
+        msg = session.get(OutboundMessage, message_id)
+        assert msg is not None
+        ledger.lock_number(session, msg.to_number, now)
+        # Re-read under the lock: an erasure (or anything else) committed while we waited wins.
+        session.refresh(msg, with_for_update=True)
+    except DBAPIError as exc:
+        if lock_timed_out(exc):
+            raise Busy(f"message {message_id}: its number stayed locked") from None
+        raise
+    return msg
+
+
+def retry_later(session: Session, message_id: str, at: dt.datetime, now: dt.datetime) -> str | None:
+    """Give back a claim that could not take its locks (nothing was decided or sent) and name
+    the job that will try again at `at`; None if the message no longer waits to be sent."""
+    msg = session.get(OutboundMessage, message_id)
+    assert msg is not None
+    if msg.status not in ("queued", "deferred", "sending"):
+        return None
+    if msg.status == "sending":
+        msg.status = "queued"
+    msg.job_id, msg.updated_at = f"deliver-{message_id}-b{int(at.timestamp() * 1000)}", now
+    session.flush()
+    return msg.job_id
 
 
 def choose_sender(rules: KeywordRules, msg: OutboundMessage) -> str | None:
@@ -387,6 +422,11 @@ def _carrier_block(
     return found
 
 
+# A callback that names no message we know is matched to one whose SID was never recorded
+# only if that message was handed over (or claimed) within this window.
+CALLBACK_WINDOW = dt.timedelta(days=1)
+
+
 def record_status(
     session: Session,
     sid: str,
@@ -396,61 +436,107 @@ def record_status(
     *,
     to: str | None = None,
     sender: str | None = None,
+    rules: KeywordRules | None = None,
 ) -> OutboundMessage | None:
     """A delivery callback. Never moves a message backwards (delivered stays delivered)."""
-    msg = session.execute(
-        select(OutboundMessage).where(OutboundMessage.twilio_sid == sid).with_for_update()
-    ).scalar_one_or_none()
+    msg = _by_sid(session, sid)
     if msg is None and to and sender:
-        msg = _unknown_for(session, to, sender, sid)
+        msg = _unnamed_for(session, rules, to, sender, sid, now)
     status = TWILIO_STATES.get(twilio_status)
     if msg is None or status is None:
         return msg
-    if RANK[status] > RANK.get(msg.status, 0) or msg.status == "unknown":
+    if RANK[status] > RANK.get(msg.status, 0) or msg.status in ("unknown", "sending"):
         msg.status, msg.updated_at = status, now
         _record(session, msg, now, f"callback:{twilio_status}", error_code)
         session.flush()
     return msg
 
 
-def _unknown_for(session: Session, to: str, sender: str, sid: str) -> OutboundMessage | None:
-    """A send that timed out after leaving (`unknown`, no SID): Twilio's callback says it did
-    reach Twilio, and names it. The oldest such message to that number from that sender."""
-    msg = session.execute(
+def _by_sid(session: Session, sid: str) -> OutboundMessage | None:
+    query = select(OutboundMessage).where(OutboundMessage.twilio_sid == sid).with_for_update()
+    return session.execute(query).scalar_one_or_none()
+
+
+def _unnamed_for(
+    session: Session,
+    rules: KeywordRules | None,
+    to: str,
+    sender: str,
+    sid: str,
+    now: dt.datetime,
+) -> OutboundMessage | None:
+    """Twilio names a message whose SID we never stored: one that timed out after leaving
+    (`unknown`), or one whose worker died while Twilio answered (still `sending`). The oldest
+    such message to that number from that sender, handed over within CALLBACK_WINDOW.
+
+    Taken under the number's lock, the one a worker holds while it sends: a message still
+    being sent by a live worker is never taken here — that worker stores its SID before it
+    lets go, and the second look by SID finds it."""
+    query = (
         select(OutboundMessage)
         .where(
-            OutboundMessage.status == "unknown",
+            OutboundMessage.status.in_(("unknown", "sending")),
             OutboundMessage.twilio_sid.is_(None),
             OutboundMessage.to_number == to,
-            OutboundMessage.sender == sender,
+            OutboundMessage.updated_at >= now - CALLBACK_WINDOW,
+        )
+        .order_by(OutboundMessage.updated_at, OutboundMessage.id)
+    )
+    if session.execute(query.with_only_columns(OutboundMessage.id).limit(1)).first() is None:
+        return None  # nothing of ours: no lock taken, no number recorded
+    ledger.lock_number(session, to, now)
+    found = _by_sid(session, sid)
+    if found is not None:
+        return found
+    for msg in session.execute(query.with_for_update()).scalars():
+        chosen = msg.sender or (choose_sender(rules, msg) if rules else msg.requested_sender)
+        if chosen == sender:
+            msg.twilio_sid, msg.sender = sid, chosen
+            msg.sent_at = msg.sent_at or msg.decided_at or msg.updated_at  # about when it left
+            detail = f"Twilio's callback named it while {msg.status}: its SID was never stored"
+            _record(session, msg, now, "named_by_callback", detail=detail)
+            log.warning("message %s to %s: %s", msg.id, mask(to), detail)
+            return msg
+    return None
+
+
+def left_behind(
+    session: Session,
+    *,
+    queued_before: dt.datetime,
+    deferred_due_before: dt.datetime | None,
+    claimed_before: dt.datetime,
+) -> list[OutboundMessage]:
+    """Messages a lost job or a dead worker may have left: queued since before
+    `queued_before`; deferred and due before `deferred_due_before` (None: every deferred
+    one); `sending`, claimed before `claimed_before`. Locked; rows someone holds (a worker
+    sending right now) are skipped, never waited for."""
+    deferred = OutboundMessage.status == "deferred"
+    if deferred_due_before is not None:
+        deferred = deferred & (OutboundMessage.until < deferred_due_before)
+    query = (
+        select(OutboundMessage)
+        .where(
+            ((OutboundMessage.status == "queued") & (OutboundMessage.updated_at < queued_before))
+            | deferred
+            | (
+                (OutboundMessage.status == "sending")
+                & (OutboundMessage.updated_at < claimed_before)
+            )
         )
         .order_by(OutboundMessage.id)
-        .limit(1)
-        .with_for_update()
-    ).scalar_one_or_none()
-    if msg is not None:
-        msg.twilio_sid = sid
-    return msg
-
-
-def stale(session: Session, now: dt.datetime, older_than: dt.timedelta) -> list[OutboundMessage]:
-    """Messages whose job may be lost: queued (or due deferred) for longer than a threshold."""
-    cutoff = now - older_than
-    query = select(OutboundMessage).where(
-        ((OutboundMessage.status == "queued") & (OutboundMessage.updated_at < cutoff))
-        | ((OutboundMessage.status == "deferred") & (OutboundMessage.until < cutoff))
+        .with_for_update(skip_locked=True)
     )
-    return list(session.execute(query.order_by(OutboundMessage.id)).scalars())
+    return list(session.execute(query).scalars())
 
 
-def stuck_sending(session: Session, now: dt.datetime, older_than: dt.timedelta) -> int:
-    """A worker died between claim and Twilio's answer: we cannot know if it left. `unknown`."""
-    result = session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.status == "sending", OutboundMessage.updated_at < now - older_than)
-        .values(status="unknown", reason="provider_error", updated_at=now)
-    )
-    return int(getattr(result, "rowcount", 0))
+def worker_lost(session: Session, msg: OutboundMessage, now: dt.datetime) -> None:
+    """Claimed, and its worker is gone: it may or may not have reached Twilio, so it is never
+    resent blindly. `unknown`, for staff to see; Twilio's callback names it if it went."""
+    msg.status, msg.reason, msg.updated_at = "unknown", policy.Reason.PROVIDER_ERROR.value, now
+    _record(session, msg, now, "unknown:worker_lost", detail="its worker stopped mid-decision")
+    session.flush()
+    log.warning("message %s to %s: its worker was lost; unknown", msg.id, mask(msg.to_number))
 
 
 def schedule_job_id(session: Session, message_id: str, until: dt.datetime) -> str:

@@ -4,15 +4,69 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
+from typing import Any
 
 from rq import SimpleWorker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+from rq.scheduler import RQScheduler
 
 from gateway.adapters.rq_queue import PURGE_EVERY, RECONCILE_EVERY
 from workers import runtime
 
 RECONCILE_SECONDS = 60
 PURGE_SECONDS = 24 * 3600
+
+
+class Scheduler(RQScheduler):
+    """RQ's scheduler process (forked by the worker), which stops when that worker is gone.
+    A worker killed with SIGKILL cannot stop it, and an orphan would keep the scheduler's
+    lock in Redis for as long as it lived, running beside the next worker's."""
+
+    worker_pid = 0  # set in the worker, before the fork
+
+    def heartbeat(self) -> None:
+        if os.getppid() != self.worker_pid:  # re-parented: the worker died
+            self.log.warning("scheduler: worker %s is gone; stopping", self.worker_pid)
+            self.request_stop()  # type: ignore[no-untyped-call]
+        super().heartbeat()  # type: ignore[no-untyped-call]
+
+
+class Worker(SimpleWorker):
+    """SimpleWorker: no fork per job; each job opens its own transactions, so nothing leaks
+    between jobs, and a worker decides hundreds of messages a second instead of dozens. Its
+    scheduler is the one above (RQ's own `_start_scheduler`, with that class)."""
+
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ) -> None:
+        scheduler: Any = Scheduler(
+            self.queues,
+            connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,
+        )
+        scheduler.worker_pid = os.getpid()
+        self.scheduler = scheduler
+        scheduler.acquire_locks()
+        if not scheduler.acquired_locks:
+            return
+        if burst:
+            try:
+                scheduler.register_birth()
+                scheduler.enqueue_scheduled_jobs()
+            finally:
+                scheduler.release_locks()
+                scheduler.register_death()
+        else:
+            scheduler.start()
 
 
 def main(burst: bool = False) -> None:
@@ -26,9 +80,7 @@ def main(burst: bool = False) -> None:
     wired.outbox.schedule_periodic(RECONCILE_EVERY, RECONCILE_SECONDS)
     wired.outbox.schedule_periodic(PURGE_EVERY, PURGE_SECONDS)
     queue = wired.outbox.queue
-    # SimpleWorker: no fork per job; each job opens its own transactions, so nothing leaks
-    # between jobs, and a worker decides hundreds of messages a second instead of dozens.
-    SimpleWorker([queue], connection=queue.connection).work(burst=burst, with_scheduler=True)
+    Worker([queue], connection=queue.connection).work(burst=burst, with_scheduler=True)
 
 
 if __name__ == "__main__":

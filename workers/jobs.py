@@ -1,39 +1,71 @@
-"""RQ jobs. Each takes ids, opens its transactions and calls a service."""
+"""RQ jobs. Each takes ids, opens its transactions and calls a service.
+
+Every transaction here waits at most the runtime's lock_timeout for a row lock: a lock that
+stays taken (a STOP being applied, a stuck session) makes the job try again later, never
+hang the worker.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from rq import get_current_job
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from gateway import erasure, outbound
 from gateway.adapters.rq_queue import PURGE_EVERY, RECONCILE_EVERY
-from gateway.db import transaction
+from gateway.db import bound_lock_waits, lock_timed_out, transaction
 from workers.runtime import WorkerRuntime, current
 
 log = logging.getLogger(__name__)
+
+# Between its claim and its locks a live worker spends at most two lock waits: a `sending`
+# message claimed longer ago than this, whose row no worker holds, has lost its worker.
+CLAIM_TO_LOCKS = dt.timedelta(seconds=30)
 
 
 class ProviderBusy(Exception):
     """Twilio answered 429/5xx or could not be reached: RQ's Retry tries again later."""
 
 
+@contextmanager
+def bounded(rt: WorkerRuntime) -> Iterator[Session]:
+    """A transaction whose lock waits are bounded by the runtime's lock_timeout."""
+    with transaction(rt.sessions) as session:
+        bound_lock_waits(session, rt.lock_timeout)
+        yield session
+
+
 def deliver(message_id: str) -> str:
     """Decide at send time and send: SPEC §6, in one transaction holding the number's lock."""
     rt = current()
     now = rt.clock()
-    with transaction(rt.sessions) as session:
-        if not outbound.claim(session, message_id, now):
-            return "skipped: already taken or not due"
+    try:
+        with bounded(rt) as session:
+            if not outbound.claim(session, message_id, now):
+                return "skipped: already taken or not due"
+    except DBAPIError as exc:  # another transaction holds the message's row
+        if not lock_timed_out(exc):
+            raise
+        return _later(rt, message_id, now)
     job = get_current_job()
     final_try = job is None or not job.retries_left
-    with transaction(rt.sessions) as session:
-        result = outbound.deliver(
-            session, rt.rules, rt.sender, message_id, now, final_try=final_try
-        )
-        if result.until is not None:
-            job_id = outbound.schedule_job_id(session, message_id, result.until)
+    try:
+        with bounded(rt) as session:
+            result = outbound.deliver(
+                session, rt.rules, rt.sender, message_id, now, final_try=final_try
+            )
+            if result.until is not None:
+                job_id = outbound.schedule_job_id(session, message_id, result.until)
+    except outbound.Busy:  # nothing was decided or sent
+        return _later(rt, message_id, now)
     if result.until is not None:
         rt.outbox.deliver(message_id, job_id, at=result.until)
     if result.retry:
@@ -41,36 +73,99 @@ def deliver(message_id: str) -> str:
     return result.status
 
 
-def reconcile(rt: WorkerRuntime | None = None) -> int:
-    """Re-enqueue messages whose job was lost (Redis restarted or flushed); never twice."""
+def _later(rt: WorkerRuntime, message_id: str, now: dt.datetime) -> str:
+    """The number (or the message) stayed locked past the bound: hand the claim back and try
+    again in a while. If even that cannot be written, the job fails and reconcile (every
+    minute) finds the message still queued."""
+    at = now + rt.busy_retry
+    with bounded(rt) as session:
+        job_id = outbound.retry_later(session, message_id, at, now)
+    if job_id is None:
+        return "skipped: no longer waiting to be sent"
+    rt.outbox.deliver(message_id, job_id, at=at)
+    log.warning("message %s: locked past %s; trying again at %s", message_id, rt.lock_timeout, at)
+    return "busy: will retry"
+
+
+@dataclass
+class Recovered:
+    """What reconcile did, per message state."""
+
+    enqueued: Counter[str] = field(default_factory=Counter)  # queued/deferred: a new job
+    live: Counter[str] = field(default_factory=Counter)  # a live job has them: left alone
+    lost: int = 0  # sending, its worker gone: now `unknown`, never resent blindly
+
+    def lines(self) -> list[str]:
+        return [
+            f"queued:   {self.enqueued['queued']} re-enqueued, "
+            f"{self.live['queued']} left to their live job",
+            f"deferred: {self.enqueued['deferred']} re-scheduled for their time, "
+            f"{self.live['deferred']} left to their live job",
+            f"sending:  {self.lost} whose worker was lost marked unknown "
+            "(they may have reached Twilio: never resent; Twilio's callback names them)",
+            f"re-enqueued {sum(self.enqueued.values())} messages",
+        ]
+
+
+def recover(rt: WorkerRuntime | None = None, *, at_once: bool = False) -> Recovered:
+    """Re-enqueue messages whose job was lost (Redis restarted or flushed), never twice, and
+    mark `unknown` those whose worker died mid-send. Periodically it waits for a message to
+    be stale first (queued a minute; sending ten); `at_once` takes every message that has no
+    live job now — right after a Redis flush — and deferred ones are scheduled for their time.
+    """
     rt = rt or current()
     now = rt.clock()
-    count = 0
-    with transaction(rt.sessions) as session:
-        outbound.stuck_sending(session, now, rt.stale_after * 10)
-        for msg in outbound.stale(session, now, rt.stale_after):
-            if msg.job_id and rt.outbox.is_live(msg.job_id):
+    patience = dt.timedelta(0) if at_once else rt.stale_after
+    done = Recovered()
+    with bounded(rt) as session:
+        rows = outbound.left_behind(
+            session,
+            queued_before=now - patience,
+            deferred_due_before=None if at_once else now - patience,
+            claimed_before=now - (CLAIM_TO_LOCKS if at_once else rt.stale_after * 10),
+        )
+        for msg in rows:
+            if msg.status == "sending":
+                outbound.worker_lost(session, msg, now)
+                done.lost += 1
                 continue
-            msg.job_id, msg.updated_at = f"deliver-{msg.id}-r{int(now.timestamp())}", now
+            if msg.job_id and rt.outbox.is_live(msg.job_id):
+                done.live[msg.status] += 1
+                continue
+            later = (
+                msg.until if msg.status == "deferred" and msg.until and msg.until > now else None
+            )
+            msg.job_id, msg.updated_at = f"deliver-{msg.id}-r{int(now.timestamp() * 1000)}", now
             session.flush()
-            rt.outbox.deliver(msg.id, msg.job_id)
-            count += 1
-    if count:
-        log.warning("reconcile: re-enqueued %d messages whose jobs were lost", count)
-    return count
+            rt.outbox.deliver(msg.id, msg.job_id, at=later)
+            done.enqueued[msg.status] += 1
+    if done.enqueued or done.lost:
+        log.warning(
+            "reconcile: re-enqueued %d messages whose jobs were lost; %d lost their worker",
+            sum(done.enqueued.values()),
+            done.lost,
+        )
+    return done
+
+
+def reconcile(rt: WorkerRuntime | None = None) -> int:
+    """recover(), as the periodic job runs it: how many messages were re-enqueued."""
+    return sum(recover(rt).enqueued.values())
 
 
 def reconcile_every(seconds: int) -> int:
-    """reconcile(), then the next slot: the periodic job the workers keep alive."""
-    count = reconcile()
-    current().outbox.schedule_periodic(RECONCILE_EVERY, seconds)
-    return count
+    """reconcile(), then the next slot: the periodic job the workers keep alive (even when
+    this run failed — a lock or an outage must not end the chain)."""
+    try:
+        return reconcile()
+    finally:
+        current().outbox.schedule_periodic(RECONCILE_EVERY, seconds)
 
 
 def purge() -> dict[str, Any]:
     """Retention (SPEC §7): bodies and inbound texts older than RETENTION_MESSAGE_DAYS."""
     rt = current()
-    with transaction(rt.sessions) as session:
+    with bounded(rt) as session:
         done = erasure.purge_older_than(
             session, rt.clock(), rt.settings.retention_message_days, actor="worker:retention"
         )
@@ -78,6 +173,7 @@ def purge() -> dict[str, Any]:
 
 
 def purge_every(seconds: int) -> dict[str, Any]:
-    counts = purge()
-    current().outbox.schedule_periodic(PURGE_EVERY, seconds)
-    return counts
+    try:
+        return purge()
+    finally:
+        current().outbox.schedule_periodic(PURGE_EVERY, seconds)

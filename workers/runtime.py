@@ -28,6 +28,15 @@ class WorkerRuntime:
     outbox: Outbox
     clock: Callable[[], dt.datetime] = field(default=utcnow)
     stale_after: dt.timedelta = dt.timedelta(seconds=60)
+    # A worker waits this long for a row lock (a STOP being applied, another worker sending
+    # to the same number: both hold it well under a second, a Twilio call at most), then
+    # hands the message back and tries again `busy_retry` later.
+    lock_timeout: dt.timedelta = dt.timedelta(seconds=5)
+    busy_retry: dt.timedelta = dt.timedelta(seconds=15)
+
+
+# No statement of the worker's runs longer than this (the daily purge is the longest).
+STATEMENT_TIMEOUT = dt.timedelta(minutes=5)
 
 
 _current: WorkerRuntime | None = None
@@ -46,7 +55,11 @@ def sender_for(settings: Settings) -> SmsSender:
 
 
 def build(settings: Settings) -> WorkerRuntime:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        lock_timeout=WorkerRuntime.lock_timeout,
+        statement_timeout=STATEMENT_TIMEOUT,
+    )
     require_current(engine)
     return WorkerRuntime(
         settings=settings,

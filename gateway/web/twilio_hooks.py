@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from gateway import inbound, journal, outbound
 from gateway.adapters.twilio_sms import twiml, valid_signature
-from gateway.db import transaction
+from gateway.db import bound_lock_waits, transaction
 from gateway.models import InboundMessage
 from gateway.web.context import runtime
 from gateway.web.declare import declared
@@ -144,12 +144,9 @@ def _stored_reply(sid: str) -> str | None:
 
 
 def _replay_journal() -> None:
-    """The database answers again: take up whatever was journaled meanwhile."""
-    try:
-        if count := journal.replay_pending(runtime()):
-            log.warning("replayed %d journaled inbound texts", count)
-    except Exception:  # the journal stays; the next request or `smsgate inbound replay` retries
-        log.exception("journal replay failed; will retry")
+    """The database answers again: this process's replayer (a thread with its own lock
+    bound) takes up whatever was journaled meanwhile. Woken, never waited for."""
+    journal.wake(runtime())
 
 
 @bp.post("/status")
@@ -174,6 +171,9 @@ def status() -> Response:
     rt = runtime()
     for wait in CALLBACK_WAITS:
         with transaction(rt.sessions) as session:
+            # A number's lock is held at most a Twilio call by a live worker; past the bound
+            # the callback is answered 503 (the database handler), never left hanging.
+            bound_lock_waits(session, INBOUND_LOCK_TIMEOUT)
             found = outbound.record_status(
                 session,
                 sid,
@@ -182,6 +182,7 @@ def status() -> Response:
                 rt.clock(),
                 to=_clean(form.get("To", "")),
                 sender=_clean(form.get("From", "")),
+                rules=rt.rules,
             )
         if found is not None:
             break

@@ -75,15 +75,28 @@ def test_a_stop_stuck_behind_a_lock_is_journaled_then_replayed(
     from sqlalchemy import text
 
     from gateway.web import twilio_hooks
+    from tests.workers.processes import until
 
     monkeypatch.setattr(twilio_hooks, "INBOUND_LOCK_TIMEOUT", dt.timedelta(milliseconds=300))
     phone.text("HELP")  # the number is known
-    with engine.connect() as holder:
-        holder.execute(text("SELECT * FROM subjects WHERE number = :n FOR UPDATE"), {"n": PATIENT})
-        assert phone.text("STOP", sid="SM" + "f" * 32).status_code == 200  # answered, not hung
-        assert journal.pending(runtime.settings.journal_dir)
-        holder.rollback()
-    phone.text("hello", frm="+13055550142")  # the next text finds the database free again
-    assert not journal.pending(runtime.settings.journal_dir)
+    replayer = journal.watch(runtime, every=0.1)  # what create_app starts in a web process
+    try:
+        with engine.connect() as holder:
+            # Ended by the server after 10 s, so that a replay which waits on it ends too.
+            holder.execute(text("SET idle_in_transaction_session_timeout = 10000"))
+            holder.execute(
+                text("SELECT * FROM subjects WHERE number = :n FOR UPDATE"), {"n": PATIENT}
+            )
+            assert phone.text("STOP", sid="SM" + "f" * 32).status_code == 200  # answered
+            assert journal.pending(runtime.settings.journal_dir)
+            # Another patient's text, the lock still held: answered with its own reply, and
+            # not kept waiting on the replay of the journaled STOP.
+            other = phone.text("HELP", frm="+13055550142")
+            assert other.status_code == 200 and b"<Message>" in other.data
+            assert journal.pending(runtime.settings.journal_dir)  # replay waits, not the answer
+            holder.rollback()
+        until(lambda: not journal.pending(runtime.settings.journal_dir), 15, "the replay")
+    finally:
+        replayer.stop()
     state = client.get(f"/api/v1/consent/{PATIENT}", headers=auth("admin")).get_json()
     assert state["categories"]["transactional"]["status"] == "revoked"

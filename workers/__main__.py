@@ -8,6 +8,7 @@ import sys
 
 from rq import SimpleWorker
 
+from gateway import logs
 from gateway.adapters.rq_queue import PURGE_EVERY, RECONCILE_EVERY
 from workers import runtime
 
@@ -16,7 +17,7 @@ PURGE_SECONDS = 24 * 3600
 
 
 def main(burst: bool = False) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()  # every line masked (SPEC §8)
     wired = runtime.current()
     gc.freeze()  # the rules live as long as the process: the collector need not re-walk them
     if wired.settings.dry_run:

@@ -5,6 +5,7 @@ answered at once, while every slow client is still connected and still waiting."
 from __future__ import annotations
 
 import socket
+import threading
 
 from sqlalchemy import text
 
@@ -76,16 +77,30 @@ def test_slow_clients_hold_no_thread_health_and_stop_are_answered(database_url, 
 
 
 def test_clients_that_never_close_do_not_stall_the_server(database_url, tmp_path):
-    """gunicorn waits up to 2 s in its main loop for each closed connection's FIN; clients
-    that take their answer and never close would stop it accepting anyone else."""
+    """gunicorn waits up to 2 s in its main loop for each closed connection's FIN: clients
+    that take their answer and never close, a few a second, would stop it accepting anyone."""
     settings = {"WEB_CONCURRENCY": str(WORKERS), "WEB_THREADS": str(THREADS)}
     with serve(database_url, tmp_path, **settings) as server:
-        silent = [server.connect() for _ in range(25)]
-        for sock in silent:
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        status, _, health = server.request("GET", "/healthz")
-        assert status == 200 and b'"ok"' in health
-        status, _, reply = server.text("STOP", "SM" + "b" * 32, PATIENT)
-        assert status == 200 and b"<Message>" in reply
-        for sock in silent:
-            sock.close()
+        silent: list[socket.socket] = []
+        stop = threading.Event()
+
+        def never_close() -> None:
+            while len(silent) < 300 and not stop.wait(0.1):
+                sock = server.connect()
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                silent.append(sock)
+
+        attack = threading.Thread(target=never_close, daemon=True)
+        attack.start()
+        try:
+            stop.wait(3)  # under way: a new one every 0.1 s
+            for n in range(3):
+                status, _, health = server.request("GET", "/healthz")
+                assert status == 200 and b'"ok"' in health
+                status, _, reply = server.text("STOP", f"SM{n:032x}", f"+120655501{42 + n}")
+                assert status == 200 and b"<Message>" in reply
+        finally:
+            stop.set()
+            attack.join(timeout=30)
+            for sock in silent:
+                sock.close()

@@ -18,6 +18,7 @@ sync-worker line, say) to compare.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import http.client
 import os
 import signal
@@ -62,6 +63,11 @@ def procfile_web() -> str:
     raise SystemExit("no web line in the Procfile")
 
 
+def die_with_parent() -> None:
+    """The server gets SIGTERM should this script die without stopping it (Linux)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Server:
     def __init__(self, command: str, database_url: str, folder: Path) -> None:
         with socket.socket() as s:
@@ -80,12 +86,13 @@ class Server:
         self.log = folder / "server.log"
         with open(self.log, "wb") as output:
             self.process = subprocess.Popen(
-                ["/bin/sh", "-c", command],
+                ["/bin/sh", "-c", f"exec {command}"],
                 cwd=folder,
                 env=env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         deadline = time.monotonic() + 60
         while not self.healthy(timeout=2):

@@ -4,6 +4,7 @@ plain sockets to talk to it. Every wait is bounded; the process group is always 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import http.client
 import os
 import signal
@@ -99,6 +100,12 @@ def signed_text(body: str, sid: str, frm: str) -> tuple[bytes, str]:
     return urlencode(params).encode(), sign(AUTH_TOKEN, f"{BASE_URL}/twilio/inbound", params)
 
 
+def die_with_parent() -> None:
+    """The server gets SIGTERM if the test process dies before its teardown (Linux)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG; kept across exec
+
+
 @contextmanager
 def serve(database_url: str, folder: Path, **variables: str) -> Iterator[Server]:
     """Run the Procfile's web command, as a platform would, until the block ends."""
@@ -120,12 +127,13 @@ def serve(database_url: str, folder: Path, **variables: str) -> Iterator[Server]
     log = folder / "server.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            ["/bin/sh", "-c", procfile("web")],
+            ["/bin/sh", "-c", f"exec {procfile('web')}"],
             cwd=folder,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: killed whole, whatever it forked
+            preexec_fn=die_with_parent,
         )
     server = Server(port, process, log)
     try:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 import click
 from redis.exceptions import RedisError
 
-from gateway import access, erasure, inbound, journal, ledger, outbound, services
+from gateway import access, erasure, inbound, journal, ledger, logs, outbound, services
 from gateway.cli_import import import_command
 from gateway.db import make_engine, transaction
 from gateway.domain.consent import Source, status_of
@@ -390,14 +390,16 @@ def inbound_backfill(since: str) -> None:
 
 
 @main.command("web")
-@click.option("--bind", default=lambda: f"0.0.0.0:{os.environ.get('PORT', '8000')}")
-@click.option("--workers", default=2, show_default=True)
-def web(bind: str, workers: int) -> None:
-    """Serve the gateway with gunicorn (production)."""
-    os.execvp(
-        "gunicorn",
-        ["gunicorn", "--bind", bind, "--workers", str(workers), "gateway.app:create_app()"],
-    )
+@click.option("--bind", default=None, help="host:port  [default: 0.0.0.0:$PORT, 8000]")
+@click.option("--workers", default=None, type=int, help="[default: $WEB_CONCURRENCY, 2]")
+def web(bind: str | None, workers: int | None) -> None:
+    """Serve the gateway with gunicorn, as the Procfile's `web` does (production)."""
+    command = ["gunicorn", "-c", "python:gateway.serving.config"]
+    if bind:
+        command += ["--bind", bind]
+    if workers:
+        command += ["--workers", str(workers)]
+    os.execvp("gunicorn", [*command, "gateway.app:create_app()"])
 
 
 @main.command("worker")
@@ -490,8 +492,8 @@ def dev(port: int) -> None:
     from gateway.adapters.rq_queue import connect, embedded_url
     from gateway.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines hold numbers
+    logs.configure()  # every line masked (SPEC §8)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is noise
     settings = Settings.from_env()
     upgrade(make_engine(settings.database_url))
     server = None

@@ -12,6 +12,7 @@ from rq import SimpleWorker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.scheduler import RQScheduler
 
+from gateway import logs
 from gateway.adapters.rq_queue import PURGE_EVERY, RECONCILE_EVERY
 from workers import runtime
 
@@ -70,7 +71,7 @@ class Worker(SimpleWorker):
 
 
 def main(burst: bool = False) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()  # every line masked (SPEC §8)
     wired = runtime.current()
     gc.freeze()  # the rules live as long as the process: the collector need not re-walk them
     if wired.settings.dry_run:

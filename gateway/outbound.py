@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -425,6 +425,12 @@ def _carrier_block(
 # A callback that names no message we know is matched to one whose SID was never recorded
 # only if that message was handed over (or claimed) within this window.
 CALLBACK_WINDOW = dt.timedelta(days=1)
+# A live worker takes its number's lock within its lock bound (5 s) of claiming a message, or
+# gives the claim back. A `sending` message claimed longer ago than this, whose number's lock
+# we hold, has no live worker: only then may a callback name it. A younger one may be a live
+# worker between its claim and its lock, and a callback for some other message (a TwiML
+# reply's, say) must not take it: the message would never be sent.
+CLAIM_SETTLES = dt.timedelta(seconds=10)
 
 
 def record_status(
@@ -472,10 +478,13 @@ def _unnamed_for(
     Taken under the number's lock, the one a worker holds while it sends: a message still
     being sent by a live worker is never taken here — that worker stores its SID before it
     lets go, and the second look by SID finds it."""
+    settled = (OutboundMessage.status == "unknown") | (
+        (OutboundMessage.status == "sending") & (OutboundMessage.updated_at <= now - CLAIM_SETTLES)
+    )
     query = (
         select(OutboundMessage)
         .where(
-            OutboundMessage.status.in_(("unknown", "sending")),
+            settled,
             OutboundMessage.twilio_sid.is_(None),
             OutboundMessage.to_number == to,
             OutboundMessage.updated_at >= now - CALLBACK_WINDOW,
@@ -498,6 +507,20 @@ def _unnamed_for(
             log.warning("message %s to %s: %s", msg.id, mask(to), detail)
             return msg
     return None
+
+
+def unsettled_claim(session: Session, to: str, now: dt.datetime) -> dt.datetime | None:
+    """When the youngest `sending` message to `to` with no SID settles (see CLAIM_SETTLES),
+    or None if there is none: a callback naming no message may be waiting for it."""
+    claimed = session.execute(
+        select(func.max(OutboundMessage.updated_at)).where(
+            OutboundMessage.status == "sending",
+            OutboundMessage.twilio_sid.is_(None),
+            OutboundMessage.to_number == to,
+            OutboundMessage.updated_at > now - CLAIM_SETTLES,
+        )
+    ).scalar_one_or_none()
+    return None if claimed is None else claimed + CLAIM_SETTLES
 
 
 def left_behind(

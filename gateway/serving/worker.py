@@ -236,7 +236,7 @@ def answer(status: int, cfg: Any) -> bytes:
         reason = "Error"
     known = default_exceptions.get(status)
     code = (known().name if known else reason).lower().replace(" ", "_")
-    code = {400: "malformed", 500: "internal"}.get(status, code)
+    code = {400: "malformed", 413: "too_large", 500: "internal"}.get(status, code)
     body = json.dumps({"error": {"code": code, "message": _message(status, cfg)}}).encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"

@@ -33,6 +33,7 @@ M = TypeVar("M", bound=BaseModel)
 
 MAX_JSON_DEPTH = 16  # nesting a person writes; deeper is a 400, never a RecursionError
 MAX_EVIDENCE_DEPTH = 6
+MAX_EVIDENCE_FIELDS = 50
 
 
 class Body(BaseModel):
@@ -103,6 +104,10 @@ def _depth(value: Any, limit: int) -> int:
 def _evidence(value: Any) -> Any:
     if not isinstance(value, dict):
         raise PydanticCustomError("invalid", "evidence must be a JSON object")
+    if len(value) > MAX_EVIDENCE_FIELDS:
+        raise PydanticCustomError(
+            "too_large", "evidence has at most {limit} fields", {"limit": MAX_EVIDENCE_FIELDS}
+        )
     if _depth(value, MAX_EVIDENCE_DEPTH) > MAX_EVIDENCE_DEPTH:
         raise PydanticCustomError(
             "too_deep", "evidence nests at most {limit} levels", {"limit": MAX_EVIDENCE_DEPTH}
@@ -125,7 +130,7 @@ Evidence = Annotated[
             "type": "object",
             "description": f"at most {MAX_EVIDENCE_BYTES} bytes as JSON, "
             f"{MAX_EVIDENCE_DEPTH} levels deep",
-            "maxProperties": 50,
+            "maxProperties": MAX_EVIDENCE_FIELDS,
         }
     ),
 ]

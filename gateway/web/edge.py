@@ -7,6 +7,7 @@ caches and other sites' frames.
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 
@@ -43,8 +44,18 @@ def register(app: Flask) -> None:
         # Werkzeug stops a chunked body at this size (413) as it is read.
         request.max_content_length = size
         request.max_form_memory_size = size
-        if request.content_length is not None and request.content_length > size:
-            return error(413, "too_large", f"the body is at most {size // KB} KB on this route")
+        too_large = error(413, "too_large", f"the body is at most {size // KB} KB on this route")
+        environ = request.environ
+        if request.content_length is not None:
+            return too_large if request.content_length > size else None
+        if environ.get("wsgi.input_terminated"):
+            # A chunked body: werkzeug would silently stop at the bound, so read one byte
+            # more and refuse what is larger; what fits is handed on as a sized body.
+            body = environ["wsgi.input"].read(size + 1)
+            if len(body) > size:
+                return too_large
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+            request.__dict__.pop("content_length", None)
         return None
 
     @app.before_request

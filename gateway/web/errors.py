@@ -50,6 +50,10 @@ def register(app: Flask) -> None:
                 response.headers[name] = value
         return response
 
+    @app.errorhandler(UnicodeDecodeError)
+    def _undecodable(exc: UnicodeDecodeError) -> Response:
+        return error(400, "malformed", "the request is not valid UTF-8")
+
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError) -> Response:
         log.error("database unavailable: %s", type(exc.orig).__name__)

@@ -23,6 +23,7 @@ from gateway.web.errors import error
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 INBOUND_LOCK_TIMEOUT = dt.timedelta(seconds=5)
+SETTLE_WAIT = dt.timedelta(seconds=11)  # at most, for a just-claimed message (see below)
 CALLBACK_WAITS = (0.2, 0.5, 0.0)  # seconds to wait for an unknown SID before trying again
 SID = re.compile(r"[A-Za-z0-9]{1,64}")  # Twilio's are SM/MM + 32 hex; nothing is cleaned
 READ_ONCE = ("MessageSid", "SmsSid", "From", "To", "Body", "OptOutType", "MessageStatus")
@@ -35,7 +36,9 @@ class InboundForm(BaseModel):
     MessageSid: str = Field(pattern=SID.pattern, examples=["SM" + "0" * 32])
     From: str = Field(max_length=40, examples=["+12015550123"])
     To: str = Field(max_length=40, examples=["+12015550100"])
-    Body: str = Field("", max_length=1600)
+    Body: str = Field(
+        "", description="Twilio sends at most 1,600 characters; a longer text is kept cut"
+    )
     OptOutType: str | None = Field(None, description="STOP, START or HELP when Advanced Opt-Out")
 
 
@@ -149,6 +152,24 @@ def _replay_journal() -> None:
     journal.wake(runtime())
 
 
+def _record_status(sid: str, state: str, error_code: int | None) -> object | None:
+    rt, form = runtime(), request.form
+    with transaction(rt.sessions) as session:
+        # A number's lock is held at most a Twilio call by a live worker; past the bound
+        # the callback is answered 503 (the database handler), never left hanging.
+        bound_lock_waits(session, INBOUND_LOCK_TIMEOUT)
+        return outbound.record_status(
+            session,
+            sid,
+            state,
+            error_code,
+            rt.clock(),
+            to=_clean(form.get("To", "")),
+            sender=_clean(form.get("From", "")),
+            rules=rt.rules,
+        )
+
+
 @bp.post("/status")
 @declared(
     "A delivery callback, from Twilio: recorded, never moving a message backwards",
@@ -170,22 +191,18 @@ def status() -> Response:
     error_code = int(code) if code.isascii() and code.isdigit() and len(code) < 9 else None
     rt = runtime()
     for wait in CALLBACK_WAITS:
-        with transaction(rt.sessions) as session:
-            # A number's lock is held at most a Twilio call by a live worker; past the bound
-            # the callback is answered 503 (the database handler), never left hanging.
-            bound_lock_waits(session, INBOUND_LOCK_TIMEOUT)
-            found = outbound.record_status(
-                session,
-                sid,
-                _clean(state)[:40],
-                error_code,
-                rt.clock(),
-                to=_clean(form.get("To", "")),
-                sender=_clean(form.get("From", "")),
-                rules=rt.rules,
-            )
-        if found is not None:
+        if _record_status(sid, _clean(state)[:40], error_code) is not None:
             break
         # Twilio can call back before the worker has committed the SID it just received.
         time.sleep(wait)
+    else:
+        # A message to this number was claimed moments ago and has no SID: its worker may be
+        # live (about to lock and send it) or dead (Twilio answered it, and this is its
+        # callback). Wait until a live worker would have its lock, then look once more.
+        with transaction(rt.sessions) as session:
+            settles = outbound.unsettled_claim(session, _clean(form.get("To", "")), rt.clock())
+        if settles is not None:
+            wait = (settles - rt.clock()).total_seconds() + 0.2
+            time.sleep(max(0.0, min(wait, SETTLE_WAIT.total_seconds())))
+            _record_status(sid, _clean(state)[:40], error_code)
     return Response(status=204)

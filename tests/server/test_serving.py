@@ -55,7 +55,7 @@ def parse(answer: bytes) -> tuple[int, dict[str, str], bytes]:
             431,
             "request_header_fields_too_large",
         ),
-        (b"POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413, "request_entity_too_large"),
+        (b"POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413, "too_large"),
         (
             b"POST /twilio/inbound HTTP/1.1\r\nContent-Length: 90\r\n\r\nBody=ST",
             408,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -42,10 +43,75 @@ def test_an_oversized_webhook_is_413_before_its_form_is_parsed(client: FlaskClie
     assert response.status_code == 413 and error_of(response)["code"] == "too_large"
 
 
-def test_an_unauthenticated_body_is_not_parsed(client: FlaskClient) -> None:
-    """Garbage without a token is a 401, not a 400: nobody learns how we parse."""
-    response = client.post("/api/v1/consent", data="{not json", content_type="application/json")
-    assert response.status_code == 401
+@pytest.mark.parametrize(("size", "status"), [(300 * 1024, 413), (1024, 401)])
+def test_a_chunked_body_is_refused_past_the_bound_not_cut(
+    client: FlaskClient, size: int, status: int
+) -> None:
+    response = client.post(
+        "/api/v1/messages",
+        input_stream=io.BytesIO(b"x" * size),
+        headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == status
+
+
+def test_a_chunked_body_within_the_bound_arrives_whole(client: FlaskClient, auth) -> None:
+    body = json.dumps(MESSAGE).encode()
+    response = client.post(
+        "/api/v1/messages",
+        input_stream=io.BytesIO(body),
+        headers={**auth("front_desk"), "Transfer-Encoding": "chunked"},
+        content_type="application/json",
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 202 and response.get_json()["body"] == MESSAGE["body"]
+
+
+class Tattletale(io.BytesIO):
+    """A request body that remembers being read."""
+
+    touched = False
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.touched = True
+        return super().read(size)
+
+    readline = read  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/consent", "/api/v1/messages", "/api/v1/reviews/1"])
+def test_an_unauthenticated_body_is_never_read(client: FlaskClient, path: str) -> None:
+    """Without a valid token nothing reads the body: a 401, and nobody learns how we parse."""
+    body = Tattletale(b'{"number": "+12015550123", "nested": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+    for headers in ({}, {"Authorization": "Bearer sg_not-a-token"}):
+        response = client.post(
+            path,
+            input_stream=body,
+            headers={**headers, "Content-Type": "application/json", "Content-Length": "10011"},
+        )
+        assert response.status_code == 401
+    assert not body.touched
+
+
+def test_a_query_that_is_not_utf8_is_a_400(client: FlaskClient, auth) -> None:
+    raw = {"QUERY_STRING": "from=\xff\xfe"}  # bytes as a server hands them over (latin-1)
+    response = client.get("/api/v1/inbound", headers=auth("auditor"), environ_overrides=raw)
+    assert response.status_code == 400 and error_of(response)["code"] == "malformed"
+
+
+def test_the_accounting_of_disclosures_records_the_other_numbers_it_shows(
+    client, auth, phone: Phone
+) -> None:
+    other = "+13055550142"
+    phone.text("HELP")
+    phone.text("HELP", frm=other)
+    client.get("/api/v1/inbound", headers=auth("front_desk"))  # discloses both numbers
+    shown = client.get(f"/api/v1/numbers/{other}/disclosures", headers=auth("auditor"))
+    assert PATIENT in shown.get_json()["items"][0]["numbers"]
+    log = client.get("/api/v1/audit/access?action=numbers.disclosures", headers=auth("admin"))
+    [entry] = log.get_json()["items"]
+    assert {other, PATIENT} <= set(entry["numbers"])
 
 
 # 6 — deep JSON

@@ -20,6 +20,7 @@ from gateway.adapters.twilio_sms import sign
 from gateway.db import bound_lock_waits, transaction
 from gateway.models import OutboundMessage
 from gateway.runtime import Runtime
+from gateway.web import twilio_hooks
 from tests.conftest import AUTH_TOKEN, BASE_URL, CLINIC, PATIENT, Clock
 from tests.workers.processes import until
 
@@ -51,7 +52,7 @@ def test_a_callback_names_a_message_whose_worker_died_while_twilio_answered(
     message = send(PATIENT)
     claimed_by_a_worker_that_died(runtime, message["id"], clock.now)
     assert fetch(message["id"])["status"] == "sending"
-    clock.advance(seconds=3)
+    clock.advance(seconds=11)  # past CLAIM_SETTLES: no live worker can still be taking it
     assert callback(client, "sent", To=PATIENT, From=CLINIC).status_code == 204
     named = fetch(message["id"])
     assert (named["status"], named["twilio_sid"]) == ("sent", SID)
@@ -63,8 +64,8 @@ def test_a_callback_names_a_message_whose_worker_died_while_twilio_answered(
 @pytest.mark.parametrize(
     ("fields", "later"),
     [
-        ({"To": "+13055550142", "From": CLINIC}, dt.timedelta(seconds=3)),  # another patient
-        ({"To": PATIENT, "From": "+12015550199"}, dt.timedelta(seconds=3)),  # another sender
+        ({"To": "+13055550142", "From": CLINIC}, dt.timedelta(seconds=11)),  # another patient
+        ({"To": PATIENT, "From": "+12015550199"}, dt.timedelta(seconds=11)),  # another sender
         ({"To": PATIENT, "From": CLINIC}, dt.timedelta(days=2)),  # long after the window
     ],
 )
@@ -77,6 +78,44 @@ def test_a_callback_that_does_not_fit_names_nothing(
     assert callback(client, "delivered", **fields).status_code == 204
     untouched = fetch(message["id"])
     assert (untouched["status"], untouched["twilio_sid"]) == ("sending", None)
+
+
+def test_a_callback_never_takes_a_message_a_live_worker_has_only_just_claimed(
+    send, fetch, client: FlaskClient, runtime: Runtime, clock: Clock, monkeypatch
+) -> None:
+    """Between its claim and its lock a live worker holds nothing. A callback for another
+    message to the same patient (our TwiML reply's, say) arriving then must not take it:
+    the worker would find it 'delivered' and never send it."""
+    monkeypatch.setattr(twilio_hooks, "SETTLE_WAIT", dt.timedelta(0))  # no real waiting
+    message = send(PATIENT)
+    with transaction(runtime.sessions) as session:
+        assert outbound.claim(session, message["id"], clock.now)
+    clock.advance(seconds=1)
+    assert callback(client, "delivered", To=PATIENT, From=CLINIC).status_code == 204
+    assert (fetch(message["id"])["status"], fetch(message["id"])["twilio_sid"]) == ("sending", None)
+    clock.advance(seconds=10)  # now it could only be a dead worker's
+    assert callback(client, "delivered", To=PATIENT, From=CLINIC).status_code == 204
+    assert fetch(message["id"])["twilio_sid"] == SID
+
+
+def test_a_callback_for_a_just_claimed_message_waits_until_it_settles(
+    send, fetch, client: FlaskClient, runtime: Runtime, clock: Clock, monkeypatch
+) -> None:
+    """Twilio's callback for a dead worker's message can come within seconds of the claim:
+    the view waits (bounded) until the claim has settled, then names it."""
+    message = send(PATIENT)
+    with transaction(runtime.sessions) as session:
+        assert outbound.claim(session, message["id"], clock.now)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the clock moves as the view waits
+        slept.append(seconds)
+        clock.advance(seconds=seconds)
+
+    monkeypatch.setattr(twilio_hooks.time, "sleep", sleep)
+    assert callback(client, "delivered", To=PATIENT, From=CLINIC).status_code == 204
+    assert fetch(message["id"])["twilio_sid"] == SID
+    assert 0 < sum(slept) <= twilio_hooks.SETTLE_WAIT.total_seconds() + 1
 
 
 @pytest.mark.postgres_only

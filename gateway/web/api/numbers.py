@@ -121,6 +121,8 @@ def disclosures(number: str) -> Response:
     with transaction(runtime().sessions) as session:
         rows = list(session.execute(access.query(number=e164, after=after).limit(size)).scalars())
         items = [access.as_json(session, row) for row in rows]
+    # Each entry names the other numbers that read touched: showing them is a read too.
+    touch(n for item in items if isinstance(item["numbers"], list) for n in item["numbers"])
     last = rows[-1].id if rows else None
     return jsonify(
         {"number": e164, "items": items, "next_cursor": params.next_cursor(items, size, last)}

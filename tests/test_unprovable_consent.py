@@ -272,6 +272,44 @@ def test_a_form_opt_out_is_the_patients_revocation(client, desk, source: str) ->
     assert post(client, desk, source="web_form", evidence=WEB_FORM).status_code == 201
 
 
+@pytest.mark.parametrize(
+    ("change", "missing"),
+    [
+        ({"checkbox_unchecked_by_default": False}, "checkbox_unchecked_by_default"),
+        ({"ip": "-"}, "ip"),
+        ({"page_url": "-"}, "page_url"),
+        ({"page_url": "javascript:alert(1)"}, "page_url"),
+    ],
+)
+def test_a_web_form_lift_needs_a_real_forms_evidence(
+    phone: Phone, client, desk, change: dict[str, Any], missing: str
+) -> None:
+    """Placeholders are not a form: a desk token cannot dress up a lift as one."""
+    phone.text("STOP")
+    error = error_of(post(client, desk, source="web_form", evidence=WEB_FORM | change))
+    assert error["code"] == "unprovable_consent" and missing in error["message"]
+    assert status(client, desk, "transactional")["status"] == "revoked"
+
+
+def test_an_imported_opt_out_is_lifted_only_with_the_patients_proof(
+    client, desk, runtime: Runtime
+) -> None:
+    with transaction(runtime.sessions) as session:
+        services.record_consent(
+            session,
+            runtime.rules,
+            number=PATIENT,
+            category="transactional",
+            action=Action.REVOKE,
+            source=Source.IMPORT,
+            evidence={"file": "old-vendor-optouts.csv", "line": 7},
+            actor="cli:import",
+            now=runtime.clock(),
+        )
+    assert error_of(post(client, desk, source="api"))["code"] == "unprovable_consent"
+    assert post(client, desk, source="front_desk", evidence=FRONT_DESK).status_code == 201
+
+
 def test_a_carrier_block_is_the_patients_revocation(
     send, fetch, drain, twilio, client, desk
 ) -> None:
@@ -429,7 +467,7 @@ def ev(i: int, action: str, source: str, minutes: int = 0) -> Event:
         ([ev(1, "revoke", "web_form")], 1),
         ([ev(1, "revoke", "paper_form")], 1),
         ([ev(1, "revoke", "front_desk")], None),
-        ([ev(1, "revoke", "import")], None),
+        ([ev(1, "revoke", "import")], 1),  # a previous vendor's opt-out list: patients' STOPs
         ([ev(1, "revoke", "sms_keyword"), ev(2, "grant", "sms_keyword")], None),
         ([ev(1, "revoke", "sms_keyword"), ev(2, "grant", "front_desk")], None),
         ([ev(1, "revoke", "sms_keyword"), ev(2, "grant", "web_form")], None),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -37,8 +38,17 @@ SELF_SERVICE_REVOCATIONS = frozenset({Source.SMS_KEYWORD, Source.CARRIER_BLOCK})
 # The patient's own revocations (SPEC §4): their STOP text, a STOP to the carrier, a text staff
 # read as an opt-out, the opt-out box of a web form, a signed paper opt-out. A revoke by the
 # front desk, a system (`api`) or an old list (`import`) is a staff decision staff may undo.
+# An imported revoke counts too: an opt-out list carried over from a previous vendor is the
+# patients' own STOPs, and nothing in it says otherwise.
 PATIENT_REVOCATIONS = frozenset(
-    {Source.SMS_KEYWORD, Source.CARRIER_BLOCK, Source.REVIEW, Source.WEB_FORM, Source.PAPER_FORM}
+    {
+        Source.SMS_KEYWORD,
+        Source.CARRIER_BLOCK,
+        Source.REVIEW,
+        Source.WEB_FORM,
+        Source.PAPER_FORM,
+        Source.IMPORT,
+    }
 )
 # Only these grants can lift one: the patient's START/YES, a new web form, a front-desk grant
 # with its story. Never `api`, `import` (nothing shows the patient asked) or a paper form (the
@@ -133,6 +143,14 @@ def patient_revocation_in_force(history: Iterable[Event], at: dt.datetime) -> Ev
     return None
 
 
+def _ip(value: Any) -> bool:
+    try:
+        ipaddress.ip_address(str(value).strip())
+    except ValueError:
+        return False
+    return isinstance(value, str)
+
+
 def missing_lift_proof(source: Source, evidence: Mapping[str, Any]) -> list[str]:
     """What a grant from a PATIENT_LIFTS source lacks to lift the patient's own revocation;
     empty when it may. A web form: its page, the IP address and browser, the checkbox state. The
@@ -151,9 +169,14 @@ def missing_lift_proof(source: Source, evidence: Mapping[str, Any]) -> list[str]
             if not ok
         ]
     if source is Source.WEB_FORM:
-        missing = [key for key in ("page_url", "ip", "user_agent") if not _text(evidence.get(key))]
-        if not isinstance(evidence.get("checkbox_unchecked_by_default"), bool):
-            missing.append("checkbox_unchecked_by_default")
+        missing = [key for key in ("user_agent",) if not _text(evidence.get(key))]
+        url = evidence.get("page_url")
+        if not (_text(url) and str(url).startswith(("https://", "http://"))):
+            missing.insert(0, "page_url (the form's http(s) address)")
+        if not _ip(evidence.get("ip")):
+            missing.insert(1, "ip (the address the form was sent from)")
+        if evidence.get("checkbox_unchecked_by_default") is not True:
+            missing.append("checkbox_unchecked_by_default: true")
         return missing
     return []
 

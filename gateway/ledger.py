@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -197,6 +197,10 @@ def events_query(f: EventFilter, after: int | None = None) -> Select[ConsentEven
 def stream(session: Session, f: EventFilter) -> Iterator[ConsentEventRow]:
     """Every matching event, fetched a thousand at a time (a server-side cursor on
     PostgreSQL): memory stays flat however large the ledger."""
+    if session.get_bind().dialect.name == "postgresql":
+        # A slow reader (a download over a poor link, `| less`) leaves this transaction idle
+        # between pages: the server-wide idle limit must not cut the export short.
+        session.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
     query = events_query(f).execution_options(yield_per=1000)
     for row in session.execute(query).scalars():
         yield row

@@ -135,3 +135,23 @@ def test_every_postgres_connection_carries_the_servers_bounds(engine: Engine) ->
         "lock_timeout": "5s",
         "statement_timeout": "5min",
     }
+
+
+@pytest.mark.postgres_only
+def test_a_slow_export_is_not_cut_short_by_the_idle_limit(engine: Engine) -> None:
+    """The idle-in-transaction limit ends abandoned sessions; an export whose reader is slow
+    (a download over a poor link, `smsgate ledger export | less`) is not abandoned."""
+    from gateway import ledger
+    from gateway.db import make_engine, session_factory, transaction
+
+    bounded = make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        with transaction(session_factory(bounded)) as session:
+            show = text("SHOW idle_in_transaction_session_timeout")
+            assert session.execute(show).scalar() != "0"  # the safety net is on
+            assert list(ledger.stream(session, ledger.EventFilter())) == []
+            assert session.execute(show).scalar() == "0"  # and off for this export only
+        with transaction(session_factory(bounded)) as session:
+            assert session.execute(show).scalar() != "0"
+    finally:
+        bounded.dispose()

@@ -190,6 +190,11 @@ def declared(
     return decorate
 
 
+def link(operation_id: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link: what a later call takes from this answer (testers follow them)."""
+    return {"operationId": operation_id, "parameters": parameters}
+
+
 def declaration_of(view: Callable[..., Any]) -> Declaration | None:
     return cast(Declaration | None, getattr(view, "declaration", None))
 

@@ -10,6 +10,7 @@ A number's validity cannot be written as a JSON Schema, so "valid by the schema 
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from typing import Any
 
 import hypothesis
@@ -53,7 +54,7 @@ def api_schema(app: Any) -> Any:
 def test_every_operation_for_every_role(
     api_schema: Any, tokens: dict[str, str], mode: GenerationMode
 ) -> None:
-    failures, tried = [], 0
+    failures, tried, answered = [], 0, Counter[int]()
     for result in api_schema.get_all_operations():
         operation = result.ok()
         tried += 1
@@ -62,9 +63,10 @@ def test_every_operation_for_every_role(
         @SETTINGS
         def each(case: Any) -> None:
             for role in ROLES:  # the same generated request, as each role sends it
-                case.call_and_validate(
+                response = case.call_and_validate(
                     headers=bearer(tokens[role]), excluded_checks=[positive_data_acceptance]
                 )
+                answered[response.status_code // 100 * 100] += 1
 
         try:
             each()
@@ -74,6 +76,11 @@ def test_every_operation_for_every_role(
             failures.append(f"{operation.label}: {exc}")
     assert tried >= 15
     assert not failures, "\n\n".join(failures)
+    # Not a run of 401s: valid requests got answers and invalid ones were refused.
+    if mode == GenerationMode.POSITIVE:
+        assert answered[200] >= 50, answered
+    else:
+        assert answered[400] >= 100, answered
 
 
 @pytest.mark.parametrize("role", ROLES)

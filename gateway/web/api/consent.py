@@ -23,6 +23,7 @@ from gateway.web.declare import (
     declared,
     given_body,
     given_query,
+    link,
 )
 from gateway.web.shapes import ConsentState, Recorded
 
@@ -95,14 +96,8 @@ def show(number: str) -> Response:
     answer=Recorded,
     status=201,
     links={
-        "ConsentOfNumber": {
-            "operationId": "consent.show",
-            "parameters": {"number": "$response.body#/event/number"},
-        },
-        "EventsOfNumber": {
-            "operationId": "ledger.events",
-            "parameters": {"number": "$response.body#/event/number"},
-        },
+        "ConsentOfNumber": link("consent.show", number="$response.body#/event/number"),
+        "EventsOfNumber": link("ledger.events", number="$response.body#/event/number"),
     },
 )
 def record() -> tuple[Response, int]:

@@ -31,6 +31,7 @@ from gateway.web.declare import (
     declared,
     given_body,
     given_query,
+    link,
 )
 from gateway.web.errors import FieldError
 from gateway.web.shapes import Message, MessagePage, Proof
@@ -181,14 +182,8 @@ def _idempotency_key() -> str | None:
     status=202,
     headers=(IDEMPOTENCY_KEY,),
     links={
-        "GetMessage": {
-            "operationId": "messages.show",
-            "parameters": {"message_id": "$response.body#/id"},
-        },
-        "ProveMessage": {
-            "operationId": "messages.proof",
-            "parameters": {"message_id": "$response.body#/id"},
-        },
+        "GetMessage": link("messages.show", message_id="$response.body#/id"),
+        "ProveMessage": link("messages.proof", message_id="$response.body#/id"),
     },
     errors=(409,),
 )

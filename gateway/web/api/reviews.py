@@ -15,7 +15,7 @@ from gateway.web import params
 from gateway.web.audit import audited, touch
 from gateway.web.auth import READ, WRITE_CONSENT, current_actor, requires
 from gateway.web.context import runtime
-from gateway.web.declare import Body, Cursor, Limit, declared, given_body, given_query
+from gateway.web.declare import Body, Cursor, Limit, declared, given_body, given_query, link
 from gateway.web.shapes import Review as ReviewShape
 from gateway.web.shapes import ReviewPage
 
@@ -59,12 +59,7 @@ class Resolution(Body):
     "The review queue, newest first",
     query=Queue,
     answer=ReviewPage,
-    links={
-        "ResolveFirst": {
-            "operationId": "reviews.resolve",
-            "parameters": {"review_id": "$response.body#/items/0/id"},
-        }
-    },
+    links={"ResolveFirst": link("reviews.resolve", review_id="$response.body#/items/0/id")},
 )
 @audited("reviews.list")
 def index() -> Response:

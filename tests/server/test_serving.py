@@ -137,3 +137,33 @@ def test_a_chunked_body_is_read_whole(server: Server) -> None:
     )
     status, _, reply = exchange(server, raw)
     assert status == 200 and b"<Message>" in reply
+
+
+@pytest.mark.parametrize(
+    ("path", "size", "limit_kb"),
+    [("/api/v1/messages", 300 * 1024, 256), ("/twilio/inbound", 100 * 1024, 64)],
+)
+def test_each_route_refuses_a_body_past_its_own_bound_before_reading_it(
+    server: Server, path: str, size: int, limit_kb: int
+) -> None:
+    """Under the server's 1 MiB, each route has its own bound, decided by the app from the
+    Content-Length before the token, the signature or the body: a JSON 413 naming it."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {size}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    status, fields, body = exchange(server, head + b"x" * size)
+    assert status == 413 and fields["content-type"].startswith("application/json")
+    error = json.loads(body)["error"]
+    assert error["code"] == "too_large" and f"{limit_kb} KB" in error["message"]
+
+
+def test_a_chunked_body_past_a_routes_bound_is_refused_not_cut(server: Server) -> None:
+    chunk = b"x" * 4096
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(80))  # 320 KB
+    raw = (
+        b"POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks + b"0\r\n\r\n"
+    )
+    status, _, body = exchange(server, raw)
+    assert status == 413 and json.loads(body)["error"]["code"] == "too_large"

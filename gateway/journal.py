@@ -32,10 +32,26 @@ def append(folder: Path, message: Inbound, received_at: dt.datetime) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     record = {**dataclasses.asdict(message), "received_at": received_at.isoformat()}
     line = json.dumps(record) + "\n"
-    with open(folder / FILE, "a", encoding="utf-8") as journal:
-        journal.write(line)
-        journal.flush()
-        os.fsync(journal.fileno())
+    path = folder / FILE
+    while True:
+        with open(path, "a", encoding="utf-8") as journal:
+            # The replayer moves the journal aside under this same lock: a line is written
+            # into the journal as it is now, never into one already read and about to go.
+            fcntl.flock(journal, fcntl.LOCK_EX)
+            if not _still(path, journal.fileno()):
+                continue  # moved aside between our open and our lock: open the new one
+            journal.write(line)
+            journal.flush()
+            os.fsync(journal.fileno())
+            return
+
+
+def _still(path: Path, fd: int) -> bool:
+    """Is the file open on `fd` still the one at `path`?"""
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def pending(folder: Path) -> bool:
@@ -59,7 +75,10 @@ def replay(folder: Path, handle: Callable[[Inbound], None]) -> int:
             return 0  # another replayer has it now
         path = folder / FILE
         if path.exists():
-            path.rename(folder / f"replaying-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S%f}.jsonl")
+            with open(path, "a", encoding="utf-8") as journal:
+                fcntl.flock(journal, fcntl.LOCK_EX)  # no append is halfway (see append)
+                aside = folder / f"replaying-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S%f}.jsonl"
+                path.rename(aside)
         held: set[str] = set()  # numbers whose lock ran out this round, across the files
         return sum(_replay_file(p, handle, held) for p in sorted(folder.glob(REPLAYING)))
 

@@ -13,17 +13,18 @@ from gateway.domain.phone import mask
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
-_DIGIT = r"(?:\d|%3\d)"  # a digit, or a digit percent-encoded
-_JOIN = r"(?:[ .\-+()]|%20|%2[bBdDeE89])"  # spaces, dots, dashes, parentheses, raw or encoded
+_DIGIT = r"(?:\d|%3\d|%253\d)"  # a digit, or a digit percent-encoded (once or twice)
+# spaces (tab, no-break), dots, dashes, slashes, parentheses: raw, encoded or encoded twice
+_JOIN = r"(?:[ \t\u00a0./\-+()]|%(?:25)?(?:20|09|2[bBdDeEfF89]|[cC]2%(?:25)?[aA]0))"
 # Not inside a word or a hex id (SM0123…), unless a percent-escape ends right before it.
 _START = r"(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{2}))"
 _NUMBER = re.compile(
     # +1 201 555 0123, +12015550123, %2B12015550123, +44 20 7183 8750: a + and 7 digits or more
-    rf"(?:\+|%2[bB]){_JOIN}{{0,3}}{_DIGIT}(?:{_JOIN}{{0,3}}{_DIGIT}){{6,}}"
+    rf"(?:\+|%(?:25)?2[bB]){_JOIN}{{0,3}}{_DIGIT}(?:{_JOIN}{{0,3}}{_DIGIT}){{6,}}"
     # 12015550123, 2015550123: 10 digits or more in a row
     rf"|{_START}{_DIGIT}{{10,}}"
     # (201) 555-0123, 201-555-0123, 201.555.0123, 1 201 555 0123: the North American shape
-    rf"|{_START}(?:1{_JOIN}{{1,3}})?(?:\(|%28)?\d{{3}}(?:\)|%29)?{_JOIN}{{0,3}}\d{{3}}{_JOIN}{{1,3}}\d{{4}}(?!\d)"
+    rf"|{_START}(?:1{_JOIN}{{1,3}})?(?:\(|%28)?\d{{3}}(?:\)|%29)?{_JOIN}{{0,3}}\d{{3}}{_JOIN}{{0,3}}\d{{4}}(?!\d)"
 )
 
 

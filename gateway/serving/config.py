@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+from gateway.web.edge import LIMITS
+
 
 class ServingError(ValueError):
     """A web-tier variable is malformed; the message names it."""
@@ -22,9 +24,10 @@ def _whole(name: str, default: int) -> int:
 # loop, so a slow client holds a socket and its bytes so far, never a thread; past this it
 # gets a 408 and is closed. Twilio and API clients send a request in milliseconds.
 READ_TIMEOUT = _whole("WEB_READ_TIMEOUT", 10)
-# The largest request body the server reads: Twilio's webhooks are a few KB, API bodies far
-# below this; imports go through the CLI. Larger is a 413 before any of it is read.
-MAX_BODY = 1024 * 1024
+# The largest request body the server reads: the largest any route takes (the API's 256 KB;
+# Twilio's webhooks 64 KB, checked by the app). Larger is a 413 before any of it is read, and
+# a connection holds at most this much while its request arrives.
+MAX_BODY = max(size for _, size in LIMITS)
 MAX_HEAD = 64 * 1024
 
 bind = [f"0.0.0.0:{_whole('PORT', 8000)}"]

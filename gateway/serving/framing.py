@@ -27,29 +27,37 @@ class Limits:
     body: int  # the body, by Content-Length or the sum of its chunks
 
 
+@dataclass
+class Progress:
+    """How far one request's bytes have been read, so that each new byte costs only its own
+    reading: a client trickling a byte at a time never makes the loop re-read what came
+    before (which, over a megabyte of one-byte chunks, would stall every client)."""
+
+    scanned: int = 0  # the head has been searched up to here for its end
+    end: int = -1  # where the head ends (its empty line), once found
+    fields: dict[str, list[str]] | None = None
+    at: int = 0  # chunked: where the next chunk-size line starts
+    total: int = 0  # chunked: body bytes in the chunks passed so far
+
+
 _BARE_LF = re.compile(rb"(?<!\r)\n")
-_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
-_CHUNK_LINE = 1024  # a chunk-size line with its extensions
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]+")  # any length: a huge one is simply too large
+_CHUNK_LINE = 8190  # a chunk-size line with its extensions (gunicorn's field-size limit)
 
 
-def judge(data: bytes | bytearray, limits: Limits) -> Verdict:
-    end = data.find(b"\r\n\r\n")
-    head = data if end < 0 else data[:end]
-    line_end = head.find(b"\r\n")
-    if _BARE_LF.search(head) or (line_end if line_end >= 0 else len(head)) > limits.line:
-        return Verdict.PARSE
-    if len(head) > limits.head:
-        return Verdict.HEAD_TOO_LARGE
-    if end < 0:
-        return Verdict.WAIT
-    fields = _fields(head)
-    if fields is None:
-        return Verdict.PARSE
-    body = end + 4
+def judge(data: bytes | bytearray, limits: Limits, progress: Progress | None = None) -> Verdict:
+    p = progress if progress is not None else Progress()
+    if p.end < 0:
+        verdict = _head(data, limits, p)
+        if verdict is not None:
+            return verdict
+    fields, body = p.fields or {}, p.end + 4
     if "transfer-encoding" in fields:
         if "content-length" in fields or fields["transfer-encoding"] != ["chunked"]:
             return Verdict.PARSE
-        verdict = _chunked(data, body, limits.body)
+        if p.at < body:
+            p.at = body
+        verdict = _chunked(data, p, limits)
     else:
         verdict = _sized(data, body, fields.get("content-length"), limits.body)
     if verdict is Verdict.WAIT and len(data) > limits.head + 2 * limits.body:
@@ -57,6 +65,24 @@ def judge(data: bytes | bytearray, limits: Limits) -> Verdict:
     if verdict is Verdict.WAIT and fields.get("expect") == ["100-continue"]:
         return Verdict.CONTINUE
     return verdict
+
+
+def _head(data: bytes | bytearray, limits: Limits, p: Progress) -> Verdict | None:
+    """Search only the bytes not yet searched; None once the head is whole and read."""
+    end = data.find(b"\r\n\r\n", max(0, p.scanned - 3))
+    stop = len(data) if end < 0 else end
+    if _BARE_LF.search(data, max(0, p.scanned - 1), stop):
+        return Verdict.PARSE
+    line_end = data.find(b"\r\n", 0, min(stop, limits.line + 2))
+    if (line_end if line_end >= 0 else stop) > limits.line:
+        return Verdict.PARSE
+    if stop > limits.head:
+        return Verdict.HEAD_TOO_LARGE
+    if end < 0:
+        p.scanned = len(data)
+        return Verdict.WAIT
+    p.end, p.fields = end, _fields(data[:end])
+    return Verdict.PARSE if p.fields is None else None
 
 
 def _fields(head: bytes | bytearray) -> dict[str, list[str]] | None:
@@ -85,22 +111,26 @@ def _sized(data: bytes | bytearray, body: int, lengths: list[str] | None, limit:
     return Verdict.READY if len(data) - body >= length else Verdict.WAIT
 
 
-def _chunked(data: bytes | bytearray, at: int, limit: int) -> Verdict:
-    total = 0
+def _chunked(data: bytes | bytearray, p: Progress, limits: Limits) -> Verdict:
+    """From the first chunk not yet passed; each whole chunk is passed once."""
     while True:
-        line_end = data.find(b"\r\n", at)
+        line_end = data.find(b"\r\n", p.at, p.at + _CHUNK_LINE + 2)
         if line_end < 0:
-            return Verdict.WAIT if len(data) - at <= _CHUNK_LINE else Verdict.PARSE
-        size = data[at:line_end].split(b";", 1)[0].strip()
-        if not _CHUNK_SIZE.fullmatch(size):
+            return Verdict.WAIT if len(data) - p.at <= _CHUNK_LINE else Verdict.PARSE
+        size_text = bytes(data[p.at : line_end]).split(b";", 1)[0].strip()
+        if not _CHUNK_SIZE.fullmatch(size_text):
             return Verdict.PARSE
-        total += int(size, 16)
-        if total > limit:
+        size = int(size_text, 16)
+        if p.total + size > limits.body:
             return Verdict.BODY_TOO_LARGE
-        if int(size, 16) == 0:  # the last chunk; the trailer section ends with an empty line
+        if size == 0:  # the last chunk; the trailer section ends with an empty line
             trailers = line_end + 2
-            done = data.startswith(b"\r\n", trailers) or data.find(b"\r\n\r\n", trailers) >= 0
-            return Verdict.READY if done else Verdict.WAIT
-        at = line_end + 2 + int(size, 16) + 2
-        if at > len(data):
+            if data.startswith(b"\r\n", trailers):
+                return Verdict.READY
+            if data.find(b"\r\n\r\n", trailers, trailers + limits.head + 4) >= 0:
+                return Verdict.READY
+            return Verdict.WAIT if len(data) - trailers <= limits.head else Verdict.HEAD_TOO_LARGE
+        following = line_end + 2 + size + 2
+        if following > len(data):
             return Verdict.WAIT
+        p.at, p.total = following, p.total + size

@@ -38,7 +38,7 @@ from gunicorn.workers import gthread
 from werkzeug.exceptions import default_exceptions
 
 from gateway.serving import config
-from gateway.serving.framing import Limits, Verdict, judge
+from gateway.serving.framing import Limits, Progress, Verdict, judge
 
 RECEIVE = 64 * 1024
 LINGER = 2.0  # gunicorn's: how long a closed connection waits for the client's FIN
@@ -51,6 +51,7 @@ class Connection(gthread.TConn):  # type: ignore[misc]
     def __init__(self, cfg: Any, sock: socket.socket, client: Any, server: Any, linger: Any):
         super().__init__(cfg, sock, client, server)
         self.received = bytearray()
+        self.progress = Progress()  # how far `received` has been read (framing)
         self.deadline = 0.0
         self.continued = False  # "100 Continue" sent for the request being read
         self.whole = False  # read whole: the next enqueue goes to a thread
@@ -106,6 +107,7 @@ class BufferingWorker(gthread.ThreadWorker):  # type: ignore[misc]
         conn.sock.setblocking(False)
         conn.deadline = time.monotonic() + config.READ_TIMEOUT
         conn.continued = False
+        conn.progress = Progress()  # a new request: its bytes are read once, as they come
         self.reading.append(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._receive, conn))
         if conn.received:
@@ -124,7 +126,7 @@ class BufferingWorker(gthread.ThreadWorker):  # type: ignore[misc]
         self._judge(conn)
 
     def _judge(self, conn: Connection) -> None:
-        verdict = judge(conn.received, self.limits)
+        verdict = judge(conn.received, self.limits, conn.progress)
         if verdict is Verdict.WAIT:
             return
         if verdict is Verdict.CONTINUE:
@@ -138,6 +140,11 @@ class BufferingWorker(gthread.ThreadWorker):  # type: ignore[misc]
         elif verdict is Verdict.BODY_TOO_LARGE:
             self._refuse(conn, 413, f"body over {self.limits.body} bytes")
         else:  # whole, or for gunicorn's parser to refuse
+            if verdict is Verdict.PARSE:
+                # gunicorn's parser says precisely what is wrong, from the bytes here; it must
+                # never wait on the client for more, or a trickle would hold its thread.
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_RD)
             conn.whole = conn.data_ready = True
             self.enqueue_req(conn)
 
@@ -166,6 +173,7 @@ class BufferingWorker(gthread.ThreadWorker):  # type: ignore[misc]
             "%d for %s from %s: %s", status, _first_line(conn.received), _ip(conn.client), why
         )
         self.nr_conns -= 1
+        conn.received = bytearray()  # nothing of it is needed while the socket lingers
         _send(conn.sock, answer(status, self.cfg))
         self._linger(conn)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.serving.framing import Limits, Verdict, judge
+from gateway.serving.framing import Limits, Progress, Verdict, judge
 
 LIMITS = Limits(line=100, head=1000, body=50)
 POST = b"POST /twilio/inbound HTTP/1.1\r\nHost: x\r\n"
@@ -48,3 +48,30 @@ POST = b"POST /twilio/inbound HTTP/1.1\r\nHost: x\r\n"
 )
 def test_a_request_is_whole_once_its_framing_says_so(data: bytes, verdict: Verdict) -> None:
     assert judge(data, LIMITS) is verdict
+
+
+CHUNKED = POST + b"Transfer-Encoding: chunked\r\n\r\n"
+TRICKLES = [
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    POST + b"Content-Length: 4\r\n\r\nSTOP",
+    CHUNKED + b"1\r\nS\r\n1\r\nT\r\n2;x=y\r\nOP\r\n0\r\nTrailer: 1\r\n\r\n",
+    CHUNKED + b"1\r\nS\r\n1\r\nT\r\n0\r\n\r\n",
+    POST + b"Host\n: x\r\n\r\n",
+    CHUNKED + b"zz\r\n",
+]
+
+
+@pytest.mark.parametrize("whole", TRICKLES)
+def test_a_request_read_byte_by_byte_is_judged_as_if_read_at_once(whole: bytes) -> None:
+    """The loop keeps each connection's progress: judging as bytes trickle in reaches, at
+    every step, what judging everything so far from the start would."""
+    progress = Progress()
+    for end in range(1, len(whole) + 1):
+        assert judge(whole[:end], LIMITS, progress) is judge(whole[:end], LIMITS), whole[:end]
+
+
+def test_chunks_already_passed_are_not_read_again() -> None:
+    data = CHUNKED + b"1\r\nS\r\n" * 30
+    progress = Progress()
+    assert judge(data, LIMITS, progress) is Verdict.WAIT
+    assert (progress.total, progress.at) == (30, len(data))  # the next call starts here

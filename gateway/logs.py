@@ -19,7 +19,7 @@ _JOIN = r"(?:[ \t\u00a0./\-+()]|%(?:25)?(?:20|09|2[bBdDeEfF89]|[cC]2%(?:25)?[aA]
 # Not inside a word or a hex id (SM0123…), unless a percent-escape ends right before it.
 _START = r"(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{2}))"
 _NUMBER = re.compile(
-    # +1 201 555 0123, +12015550123, %2B12015550123, +44 20 7946 0123 (a UK drama number): a + and 7 digits or more
+    # +1 201 555 0123, +12015550123, %2B12015550123, +44 20 7946 0123: a + and 7 digits or more
     rf"(?:\+|%(?:25)?2[bB]){_JOIN}{{0,3}}{_DIGIT}(?:{_JOIN}{{0,3}}{_DIGIT}){{6,}}"
     # 12015550123, 2015550123: 10 digits or more in a row
     rf"|{_START}{_DIGIT}{{10,}}"

@@ -270,3 +270,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture
+def env(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shell a clinic's engineer runs the command from, on the test's database."""
+    values = {
+        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "KEYWORDS_FILE": str(ROOT / "keywords.yml"),
+        # Never contacted by an import; set so no embedded Redis is started.
+        "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        "TWILIO_AUTH_TOKEN": "",
+        "TWILIO_ACCOUNT_SID": "",
+        "USER": "maria",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)

@@ -4,7 +4,6 @@ once, and never overrides a newer decision."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 from pathlib import Path
 
@@ -41,22 +40,6 @@ def opt_out_list() -> list[str]:
 def write(path: Path, lines: list[str], header: str = HEADER) -> Path:
     path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def env(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The shell a clinic's engineer runs the command from, on the test's database."""
-    values = {
-        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "KEYWORDS_FILE": str(ROOT / "keywords.yml"),
-        # Never contacted by an import; set so no embedded Redis is started.
-        "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
-        "TWILIO_AUTH_TOKEN": "",
-        "TWILIO_ACCOUNT_SID": "",
-        "USER": "maria",
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
 
 
 def smsgate_ledger_import(*args: str | Path) -> tuple[int, str]:

@@ -10,14 +10,13 @@ go through the same rule; the send-time check keeps blocking after a refused lif
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import services
@@ -353,20 +352,6 @@ def test_the_service_refuses_the_lift_whoever_calls_it(
             now=clock.now,
         )
     assert (refused.value.status, refused.value.code) == (422, "unprovable_consent")
-
-
-@pytest.fixture
-def env(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    values = {
-        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "KEYWORDS_FILE": str(ROOT / "keywords.yml"),
-        "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
-        "TWILIO_AUTH_TOKEN": "",
-        "TWILIO_ACCOUNT_SID": "",
-        "USER": "maria",
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
 
 
 def events(sessions: sessionmaker[Session]) -> int:

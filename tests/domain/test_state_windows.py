@@ -15,6 +15,7 @@ from gateway.adapters.keyword_file import KeywordFileError, load_rules
 from gateway.domain.phone import Phone
 from gateway.domain.us_states import NAMES, TERRITORY_REGIONS, canonical_state, state_of_place
 from gateway.keywords_cli import keywords_group
+from tests.test_keywords_file import MINIMAL
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "keywords.yml"
 
@@ -104,28 +105,14 @@ def test_state_keys_are_full_names_or_usps_codes(written: str, state: str | None
     assert canonical_state(written) == state
 
 
-STATE_FILE = """\
-program: {name: Test Clinic, contact: (201) 555-0100, frequency: Msg frequency varies}
-languages: [en]
-categories:
-  transactional: {requires_grant: false, labels: {en: care messages}}
-  marketing: {requires_grant: true, labels: {en: offers}}
-senders:
-  "+12015550100": {categories: [transactional, marketing]}
-keywords:
-  - {id: stop, intent: opt_out, scope: [sender, marketing], words: {en: [STOP]}}
-  - {id: start, intent: opt_in, scope: [sender], words: {en: [START]}}
-  - {id: help, intent: help, words: {en: [HELP]}}
-replies:
-  en:
-    opt_out: "{program}: stopped."
-    opt_out_partial: "{program}: {Stopped} stopped. {Continuing} continue. Reply STOPALL."
-    opt_in: "{program}: welcome back. {frequency}. Msg & data rates may apply."
-    help: "{program}: call {contact}. Reply STOP to opt out."
+STATE_FILE = (
+    MINIMAL
+    + """\
 quiet_hours:
   marketing: {start: "08:00", end: "21:00"}
 state_windows:
 """
+)
 
 
 def test_keywords_check_refuses_a_state_it_cannot_match(tmp_path: Path) -> None:

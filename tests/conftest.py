@@ -131,6 +131,7 @@ def settings(tmp_path: Path) -> Settings:
         public_base_url=BASE_URL,
         keywords_file=ROOT / "keywords.yml",
         journal_dir=tmp_path / "journal",
+        secret_key="test-secret-key-for-sessions",
     )
 
 

@@ -100,14 +100,14 @@ def day_columns(slug: str, title: str, days: Sequence[Day], *, empty: str) -> Ma
     for i, day in enumerate(days):
         x = left + i * slot
         for offset, value, kind, what in (
-            (0.0, day.opt_outs, "opt_out", "opt-outs"),
-            (bar_w, day.opt_ins, "opt_in", "opt-ins"),
+            (0.0, day.opt_outs, "opt_out", "opt-out"),
+            (bar_w, day.opt_ins, "opt_in", "opt-in"),
         ):
             h = plot_h * value / top
             parts.append(
                 Markup(
                     '<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{c}">'
-                    "<title>{day}: {v} {what}</title></rect>"
+                    "<title>{day}: {what}</title></rect>"
                 ).format(
                     x=_n(x + offset + 0.5),
                     y=_n(base - h),
@@ -115,8 +115,7 @@ def day_columns(slug: str, title: str, days: Sequence[Day], *, empty: str) -> Ma
                     h=_n(h),
                     c=COLOURS[kind],
                     day=_day(day.day),
-                    v=value,
-                    what=what,
+                    what=_counted(value, what),
                 )
             )
         if (len(days) - 1 - i) % 7 == 0:  # today, and each week back from it
@@ -131,8 +130,8 @@ def day_columns(slug: str, title: str, days: Sequence[Day], *, empty: str) -> Ma
             )
     busiest = max(days, key=lambda d: d.opt_outs)
     desc = (
-        f"{total_out} opt-outs and {total_in} opt-ins over {len(days)} days, "
-        f"{_day(days[0].day)} to {_day(days[-1].day)}"
+        f"{_counted(total_out, 'opt-out')} and {_counted(total_in, 'opt-in')} "
+        f"over {len(days)} days, {_day(days[0].day)} to {_day(days[-1].day)}"
     )
     if busiest.opt_outs:
         desc += f"; most opt-outs on {_day(busiest.day)} ({busiest.opt_outs})"
@@ -168,3 +167,7 @@ def _axis(left: float, top_y: float, base: float, top: int) -> Markup:
 
 def _day(day: dt.date) -> str:
     return escape(f"{day:%b} {day.day}")
+
+
+def _counted(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"

@@ -255,7 +255,7 @@ def test_verify_names_the_first_tampered_event(
     admin = as_role("admin")
     shown = page_text(admin.post("/verify", data={"csrf_token": csrf(admin, "/verify")}))
     assert "FAILED at event 2: event hash does not match its content" in shown
-    assert "The first 1 events are intact" in shown
+    assert "Event 1 checks out; from event 2 on, the record cannot be trusted" in shown
 
 
 def test_verify_without_its_csrf_token_is_refused(as_role: Client, runtime: Runtime) -> None:

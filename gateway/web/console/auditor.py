@@ -119,14 +119,15 @@ def export_file() -> tuple[str, int] | Response:
     return download(f, kind)
 
 
-@bp.get("/verify")
+@bp.route("/verify", methods=["GET", "POST"])
 @page(*AUDIT)
 def verify() -> tuple[str, int]:
+    """The button; pressed (a POST, with its CSRF token), the chain walked and the verdict."""
+    if request.method == "POST":
+        return verify_run()
     return render("console/verify.html", verdict=None)
 
 
-@bp.post("/verify")
-@page(*AUDIT)
 @audited("console.ledger.verify")
 def verify_run() -> tuple[str, int]:
     rt = runtime()

@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 from gateway.dashboard import Bar, Day
 
 WIDTH = 400  # viewBox units; the SVG scales to its box, text with it
-FONT = 12
+FONT = 14
 # The console's colours (console.css): red for stopping, green for going ahead.
 COLOURS = {
     "opt_out": "#b42318",
@@ -47,9 +47,7 @@ def _n(value: float) -> str:
 
 
 def _empty(message: str) -> Markup:
-    return Markup('<text x="{x}" y="28" text-anchor="middle" fill="#57606a">{m}</text>').format(
-        x=WIDTH // 2, m=message
-    )
+    return Markup('<text x="0" y="28" font-size="16" fill="#57606a">{m}</text>').format(m=message)
 
 
 def bars(slug: str, title: str, items: Sequence[Bar], *, empty: str) -> Markup:
@@ -59,7 +57,7 @@ def bars(slug: str, title: str, items: Sequence[Bar], *, empty: str) -> Markup:
         return _svg(slug, title, empty, 44, _empty(empty))
     top = max(item.count for item in items)
     room = WIDTH - 48  # the count's place after the longest bar
-    row = 40
+    row = 46
     parts = []
     for i, item in enumerate(items):
         y = i * row
@@ -68,17 +66,17 @@ def bars(slug: str, title: str, items: Sequence[Bar], *, empty: str) -> Markup:
             Markup(
                 "<g><title>{label}: {count}</title>"
                 '<text x="0" y="{ty}" fill="#1b1f24">{label}</text>'
-                '<rect x="0" y="{by}" width="{w}" height="16" rx="2" fill="{c}"></rect>'
+                '<rect x="0" y="{by}" width="{w}" height="18" rx="2" fill="{c}"></rect>'
                 '<text x="{cx}" y="{cy}" fill="#1b1f24" font-weight="600">{count}</text></g>'
             ).format(
                 label=item.label,
                 count=item.count,
-                ty=_n(y + 14),
-                by=_n(y + 19),
+                ty=_n(y + 15),
+                by=_n(y + 21),
                 w=_n(width),
                 c=COLOURS.get(item.kind, "#57606a"),
                 cx=_n(width + 6),
-                cy=_n(y + 32),
+                cy=_n(y + 34),
             )
         )
     desc = "; ".join(f"{item.label}: {item.count}" for item in items)
@@ -92,7 +90,7 @@ def day_columns(slug: str, title: str, days: Sequence[Day], *, empty: str) -> Ma
     if total_out + total_in == 0:
         return _svg(slug, title, empty, 44, _empty(empty))
     top = max(max(d.opt_outs, d.opt_ins) for d in days)
-    left, plot_top, plot_h = 28.0, 30.0, 120.0
+    left, plot_top, plot_h = 34.0, 30.0, 120.0
     base = plot_top + plot_h
     slot = (WIDTH - left) / len(days)
     bar_w = max(slot / 2 - 1, 1)

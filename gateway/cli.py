@@ -173,10 +173,12 @@ def ledger_verify() -> None:
     with transaction(rt.sessions) as session:
         verdict = ledger.verify(session)
     _console_read(rt, "ledger.verify", (), False)
-    click.echo(f"events: {verdict.count}\nhead: {verdict.head}")
-    if not verdict.ok:
-        click.echo(f"FIRST BAD EVENT: {verdict.first_bad_id} ({verdict.reason})")
-        sys.exit(1)
+    click.echo(verdict.summary)
+    if verdict.ok:
+        click.echo(f"chain head: {verdict.head}")
+        return
+    click.echo(f"{verdict.count} of {verdict.on_file} events on file verified before it")
+    sys.exit(1)
 
 
 def _filter(
@@ -415,11 +417,17 @@ def worker(burst: bool) -> None:
 @click.option("--to", "to", required=True, help="the patient's number")
 @click.option("--category", required=True)
 @click.option("--body", required=True)
-@click.option("--at", "send_at", default=None, help="send no earlier than (ISO-8601)")
+@click.option(
+    "--at",
+    "send_at",
+    default=None,
+    help="send no earlier than (ISO-8601 with offset: …Z or -05:00)",
+)
 @click.option("--sender", default=None, help="one of the configured sender numbers")
 @clear_errors
 def send(to: str, category: str, body: str, send_at: str | None, sender: str | None) -> None:
     """Queue a message, as POST /api/v1/messages does."""
+    at = _timestamp(send_at, "--at", zoned=True)
     rt = _runtime()
     region = rt.settings.default_region
     if not _encodable(body):
@@ -429,7 +437,7 @@ def send(to: str, category: str, body: str, send_at: str | None, sender: str | N
         category=category,
         body=body,
         actor=f"cli:{os.environ.get('USER', 'shell')}",
-        send_at=_timestamp(send_at),
+        send_at=at,
         sender=Phone.parse(sender, region).e164 if sender else None,
     )
     with transaction(rt.sessions) as session:
@@ -451,11 +459,19 @@ def _encodable(text: str) -> bool:
     return "\x00" not in text
 
 
-def _timestamp(value: str | None, option: str = "--at") -> dt.datetime | None:
+def _timestamp(value: str | None, option: str, zoned: bool = False) -> dt.datetime | None:
+    """ISO-8601; a filter's time without an offset is UTC, but when to send must say its
+    offset (`zoned`): 10:00 read as UTC reaches an Eastern patient at 5 in the morning."""
     if not value:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value)
+        if zoned and parsed.tzinfo is None:
+            raise click.BadParameter(
+                "give the time with its offset, e.g. 2026-11-24T18:00:00Z (UTC) or "
+                "2026-11-24T13:00:00-05:00; a time without one would be a guess",
+                param_hint=option,
+            )
         parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
         if not 1970 <= parsed.astimezone(dt.UTC).year <= 9000:
             raise ValueError("out of range")

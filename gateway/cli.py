@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -26,7 +27,7 @@ from gateway.exports import FORMATS
 from gateway.keywords_cli import keywords_group
 from gateway.migrate import NotMigrated, upgrade
 from gateway.runtime import Runtime
-from gateway.settings import Settings, SettingsError
+from gateway.settings import DEFAULT_PORT, DEV_WEBHOOK_TOKEN, Settings, SettingsError, local_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -501,32 +502,78 @@ def reconcile(at_once: bool) -> None:
 
 
 @main.command("dev")
-@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
+@click.option(
+    "--port",
+    default=lambda: int(os.environ.get("PORT", str(DEFAULT_PORT))),
+    type=click.IntRange(1, 65535),
+    help="[default: $PORT, 5000]; PUBLIC_BASE_URL, when unset, follows it",
+)
 @clear_errors
 def dev(port: int) -> None:
-    """Web, worker and scheduler on the embedded defaults (SQLite and Redis under ./var/)."""
-    from gateway.adapters.rq_queue import connect, embedded_url
+    """Web, worker and scheduler on the embedded defaults (SQLite and Redis under ./var/),
+    in dev mode: the patient simulator, and webhooks checked with the development token
+    when TWILIO_AUTH_TOKEN is unset."""
+    from gateway.adapters.rq_queue import connect, embedded_url, stop_embedded
     from gateway.app import create_app
 
     logs.configure()  # every line masked (SPEC §8)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is noise
-    settings = Settings.from_env()
+    settings = replace(Settings.from_env(), dev_mode=True)
+    if not os.environ.get("PUBLIC_BASE_URL", "").strip():
+        settings = replace(settings, public_base_url=local_url(port))
     upgrade(make_engine(settings.database_url))
+    # A closed terminal (SIGHUP) or a process manager (SIGTERM) stops it as Ctrl-C does: the
+    # `finally` below runs, so no worker, embedded Redis or run folder outlives the command.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     server = None
-    if settings.redis_url is None:
-        server = connect(None)  # the embedded Redis: lives as long as this command
-        settings = replace(settings, redis_url=embedded_url(server))
-    env = {**os.environ, "REDIS_URL": settings.redis_url or ""}
-    worker = subprocess.Popen([sys.executable, "-m", "workers"], env=env)
+    worker = None
     try:
+        if settings.redis_url is None:
+            server = connect(None)  # the embedded Redis: lives as long as this command
+            settings = replace(settings, redis_url=embedded_url(server))
+        env = {
+            **os.environ,
+            "REDIS_URL": settings.redis_url or "",
+            "PUBLIC_BASE_URL": settings.public_base_url,  # the status callbacks' URL
+        }
+        worker = subprocess.Popen([sys.executable, "-m", "workers"], env=env)
         app = create_app(settings)
-        click.echo(
-            f"smsgate is up: http://127.0.0.1:{port}/healthz  (database {settings.database_url})"
-        )
-        click.echo("get an API token:  .venv/bin/smsgate token create --role admin --name me")
+        _banner(settings, port)
         app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C, SIGTERM or SIGHUP before the server was up
     finally:
-        worker.terminate()
-        worker.wait(timeout=15)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut this short
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=15)
         if server is not None:
-            server.shutdown(nosave=True)
+            stop_embedded(server)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _banner(settings: Settings, port: int) -> None:
+    """What a new user needs on screen: where to look, and how webhooks are checked."""
+    local = local_url(port)
+    if settings.twilio_auth_token:
+        webhooks = "webhooks are checked with TWILIO_AUTH_TOKEN"
+    else:
+        webhooks = (
+            f"webhooks are checked with the development token {DEV_WEBHOOK_TOKEN!r} "
+            "(dev mode, no TWILIO_AUTH_TOKEN set); the simulator signs with it"
+        )
+    lines = [
+        f"smsgate is up (dev mode): {local}/healthz   database {settings.database_url}",
+        f"  patient simulator:  {local}/simulator",
+        f"  {webhooks}",
+        f"  PUBLIC_BASE_URL {settings.public_base_url}  (signatures are checked against it)",
+        "  get an API token:   .venv/bin/smsgate token create --role admin --name me",
+        "  stop: Ctrl-C",
+    ]
+    for line in lines:
+        click.echo(line)

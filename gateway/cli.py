@@ -563,18 +563,23 @@ def _banner(settings: Settings, port: int) -> None:
     """What a new user needs on screen: where to look, and how webhooks are checked."""
     local = local_url(port)
     if settings.twilio_auth_token:
-        webhooks = "webhooks are checked with TWILIO_AUTH_TOKEN"
+        webhooks = "checked with TWILIO_AUTH_TOKEN"
     else:
         webhooks = (
-            f"webhooks are checked with the development token {DEV_WEBHOOK_TOKEN!r} "
+            f"checked with the development token {DEV_WEBHOOK_TOKEN!r} "
             "(dev mode, no TWILIO_AUTH_TOKEN set); the simulator signs with it"
         )
+    sending = "dry-run (no Twilio credentials)" if settings.dry_run else "real, through Twilio"
     lines = [
-        f"smsgate is up (dev mode): {local}/healthz   database {settings.database_url}",
+        f"smsgate is up (dev mode) on {local}",
         f"  patient simulator:  {local}/simulator",
-        f"  {webhooks}",
+        f"  staff console:      {local}/   "
+        "(first: .venv/bin/smsgate user create --role admin --name you)",
+        "  API token:          .venv/bin/smsgate token create --role admin --name me",
+        f"  webhooks:           {webhooks}",
         f"  PUBLIC_BASE_URL {settings.public_base_url}  (signatures are checked against it)",
-        "  get an API token:   .venv/bin/smsgate token create --role admin --name me",
+        f"  sending:            {sending}",
+        f"  database:           {settings.database_url}",
         "  stop: Ctrl-C",
     ]
     for line in lines:

@@ -35,6 +35,7 @@ class Bubble:
     kind: Literal["text", "reply", "message"]
     body: str | None  # None once erased (a patient's request, or retention)
     clinic: str | None  # the clinic number it went to or came from
+    seq: str = ""  # orders bubbles of one instant: a text's id, a message's (time-sorted) id
     # A patient's text: how it was read and what it changed.
     intent: str | None = None
     rule: str | None = None
@@ -68,9 +69,13 @@ def conversation(session: Session, patient: str, limit: int = LIMIT) -> list[Bub
     changes = _changes(session, [i for t in texts for i in t.event_ids])
     bubbles = [b for t in texts for b in _from_text(t, changes)]
     bubbles += [_from_message(m) for m in messages]
-    # A text and its reply share a moment; the reply comes after the text it answers.
-    order = {"text": 0, "reply": 1, "message": 2}
-    return sorted(bubbles, key=lambda b: (b.at, order[b.kind]))[-limit:]
+    return sorted(bubbles, key=_in_order)[-limit:]
+
+
+def _in_order(bubble: Bubble) -> tuple[dt.datetime, bool, str, bool]:
+    """By time; within one instant, texts in the order they came, each before its reply,
+    then the clinic's messages in the order they were queued."""
+    return (bubble.at, bubble.kind == "message", bubble.seq, bubble.kind == "reply")
 
 
 def moving(bubbles: Iterable[Bubble]) -> bool:
@@ -94,6 +99,7 @@ def _from_text(text: InboundMessage, changes: dict[int, Change]) -> list[Bubble]
             kind="text",
             body=text.body,
             clinic=text.to_number,
+            seq=f"{text.id:012d}",
             intent=text.intent,
             rule=text.rule,
             changes=found,
@@ -102,7 +108,7 @@ def _from_text(text: InboundMessage, changes: dict[int, Change]) -> list[Bubble]
     ]
     if text.reply:
         at = text.replied_at or text.received_at
-        bubbles.append(Bubble(at, "clinic", "reply", text.reply, text.to_number))
+        bubbles.append(Bubble(at, "clinic", "reply", text.reply, text.to_number, f"{text.id:012d}"))
     return bubbles
 
 
@@ -113,6 +119,7 @@ def _from_message(message: OutboundMessage) -> Bubble:
         kind="message",
         body=message.body,
         clinic=message.sender or message.requested_sender,
+        seq=message.id,
         message_id=message.id,
         category=message.category,
         status=message.status,

@@ -111,6 +111,10 @@ def test_help_and_start_show_their_replies(dev: Runtime, client) -> None:
     assert all(replies) and len(replies) == 3
     assert "Msg &amp; data rates may apply" in page and "resubscribed" in page
     assert page.count("automatic reply (TwiML)") == 3
+    # One instant on the test's clock: still in the order they were texted, each reply after.
+    order = ["STOP", "unsubscribed", "HELP", "For help call", "START", "resubscribed"]
+    at = [page.index(f">{w}<") if w.isupper() else page.index(w) for w in order]
+    assert at == sorted(at)
 
 
 def test_with_a_real_token_the_simulator_signs_with_it(runtime: Runtime, client, webhooks) -> None:

@@ -577,7 +577,7 @@ def _banner(settings: Settings, port: int) -> None:
         "(first: .venv/bin/smsgate user create --role admin --name you)",
         "  API token:          .venv/bin/smsgate token create --role admin --name me",
         f"  webhooks:           {webhooks}",
-        f"  PUBLIC_BASE_URL {settings.public_base_url}  (signatures are checked against it)",
+        f"  PUBLIC_BASE_URL:    {settings.public_base_url}  (signatures are checked against it)",
         f"  sending:            {sending}",
         f"  database:           {settings.database_url}",
         "  stop: Ctrl-C",

@@ -120,9 +120,18 @@ def _start(folder: Path) -> DevRun:
 
 
 def _kill(run: DevRun) -> None:
+    """Whatever a test left running: stopped gracefully if it will, else killed — the
+    embedded Redis too, which daemonizes out of the process group (by its pid file)."""
     if run.process.poll() is None:
-        os.killpg(run.process.pid, signal.SIGKILL)
-        run.process.wait()
+        run.process.send_signal(signal.SIGINT)
+        try:
+            run.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.process.pid, signal.SIGKILL)
+            run.process.wait()
+    pid_file = run.folder / "var" / "redis" / "redis.pid"
+    if pid_file.exists() and _alive(redis := int(pid_file.read_text())):
+        os.kill(redis, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -137,8 +146,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevRun]:
     """One first run for the tests that only look (starting one takes seconds)."""
     run = _start(tmp_path_factory.mktemp("dev"))
     yield run
-    run.process.send_signal(signal.SIGINT)
-    run.process.wait(timeout=30)
+    _kill(run)
 
 
 def _stop(run: DevRun, deliver: Callable[[], None]) -> None:
@@ -172,7 +180,7 @@ def test_the_banner_names_the_simulator_and_the_development_token(running: DevRu
     banner = running.banner()
     assert f"{running.base}/simulator" in banner
     assert DEV_WEBHOOK_TOKEN in banner and "development token" in banner
-    assert f"PUBLIC_BASE_URL {running.base}" in banner
+    assert f"PUBLIC_BASE_URL:    {running.base}  (signatures are checked against it)" in banner
 
 
 def test_a_webhook_signed_with_the_development_token_at_its_port_is_taken(

@@ -99,13 +99,13 @@ def phone() -> tuple[str, int]:
 @bp.get("/simulator/conversation")
 @audited("simulator.conversation")
 def thread() -> tuple[str, int]:
-    """The conversation alone, for the page's optional refresh while a message is on its way."""
+    """The conversation and the consent alone, for the page's optional refresh."""
     try:
         number = _parse(request.args.get("patient") or "")
     except InvalidPhone:
         abort(404)
     phones = _phones(number, request.args.get("clinic"))
-    return render_template("console/simulator_thread.html", **_conversation(phones)), 200
+    return render_template("console/simulator_live.html", **_conversation(phones)), 200
 
 
 @bp.post("/simulator/send")

@@ -20,8 +20,8 @@ from redis.exceptions import RedisError
 
 from gateway import access, erasure, inbound, journal, ledger, logs, outbound, services
 from gateway.cli_import import import_command
-from gateway.cli_users import user_group
-from gateway.db import make_engine, transaction
+from gateway.cli_users import first_admin, user_group
+from gateway.db import make_engine, session_factory, transaction
 from gateway.domain.consent import Source, status_of
 from gateway.domain.phone import InvalidPhone, Phone
 from gateway.exports import FORMATS
@@ -523,7 +523,7 @@ def dev(port: int) -> None:
     settings = replace(Settings.from_env(), dev_mode=True)
     if not os.environ.get("PUBLIC_BASE_URL", "").strip():
         settings = replace(settings, public_base_url=local_url(port))
-    upgrade(make_engine(settings.database_url))
+    admin = _first_run(settings)
     # A closed terminal (SIGHUP) or a process manager (SIGTERM) stops it as Ctrl-C does: the
     # `finally` below runs, so no worker, embedded Redis or run folder outlives the command.
     for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -541,7 +541,7 @@ def dev(port: int) -> None:
         }
         worker = subprocess.Popen([sys.executable, "-m", "workers"], env=env)
         app = create_app(settings)
-        _banner(settings, port)
+        _banner(settings, port, admin)
         app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
     except KeyboardInterrupt:
         pass  # Ctrl-C, SIGTERM or SIGHUP before the server was up
@@ -559,7 +559,18 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-def _banner(settings: Settings, port: int) -> None:
+def _first_run(settings: Settings) -> tuple[str, str] | None:
+    """Migrate; on a database with no console users, an admin to sign in with (dev only)."""
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with transaction(session_factory(engine)) as session:
+            return first_admin(session, dt.datetime.now(dt.UTC))
+    finally:
+        engine.dispose()
+
+
+def _banner(settings: Settings, port: int, admin: tuple[str, str] | None) -> None:
     """What a new user needs on screen: where to look, and how webhooks are checked."""
     local = local_url(port)
     if settings.twilio_auth_token:
@@ -573,8 +584,13 @@ def _banner(settings: Settings, port: int) -> None:
     lines = [
         f"smsgate is up (dev mode) on {local}",
         f"  patient simulator:  {local}/simulator",
-        f"  staff console:      {local}/   "
-        "(first: .venv/bin/smsgate user create --role admin --name you)",
+        f"  staff console:      {local}/"
+        + (
+            f"   sign in as {admin[0]!r}, password {admin[1]!r} (shown once; "
+            f"`smsgate user password {admin[0]}` changes it)"
+            if admin
+            else ""
+        ),
         "  API token:          .venv/bin/smsgate token create --role admin --name me",
         f"  webhooks:           {webhooks}",
         f"  PUBLIC_BASE_URL:    {settings.public_base_url}  (signatures are checked against it)",

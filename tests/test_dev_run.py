@@ -5,6 +5,7 @@ terminal) that leaves no worker, no embedded Redis and no temporary folder behin
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -181,6 +182,18 @@ def test_the_banner_names_the_simulator_and_the_development_token(running: DevRu
     assert f"{running.base}/simulator" in banner
     assert DEV_WEBHOOK_TOKEN in banner and "development token" in banner
     assert f"PUBLIC_BASE_URL:    {running.base}  (signatures are checked against it)" in banner
+
+
+def test_the_first_run_prints_an_admin_who_can_sign_in(running: DevRun) -> None:
+    found = re.search(r"sign in as 'admin', password '([^']+)' \(shown once", running.banner())
+    assert found, running.banner()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    form = browser.open(f"{running.base}/sign-in", timeout=5).read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token
+    fields = {"csrf_token": token.group(1), "name": "admin", "password": found.group(1)}
+    answer = browser.open(f"{running.base}/sign-in", urllib.parse.urlencode(fields).encode())
+    assert answer.url == f"{running.base}/" and b"Sign out" in answer.read()
 
 
 def test_a_webhook_signed_with_the_development_token_at_its_port_is_taken(

@@ -101,7 +101,8 @@ def test_a_reminder_and_a_refused_offer_show_with_their_decisions(
         message = {"to": PATIENT, "category": category, "body": body}
         assert page.request.post("/api/v1/messages", headers=desk, data=message).status == 202
     drain()
-    page.reload()
+    # No reload: the open page fetches the conversation again every few seconds.
+    page.locator(".bubble.message", has_text="20% off").wait_for(timeout=15_000)
     reminder = page.locator(".bubble.message", has_text="Your visit is Monday 9:00")
     assert "transactional message" in reminder.inner_text() and "reason ok" in reminder.inner_text()
     offer = page.locator(".bubble.message", has_text="20% off")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from redis import Redis
+from redis.exceptions import RedisError
 
 from gateway.cli import main
 
@@ -61,16 +64,24 @@ def test_send_queues_and_reconcile_finds_nothing_lost(env, tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)  # the embedded Redis lives under ./var/
     monkeypatch.delenv("REDIS_URL", raising=False)
     assert run("db", "upgrade")[0] == 0
-    code, out = run(
-        "send", "--to", "(201) 555-0123", "--category", "transactional", "--body", "See you Monday"
-    )
-    assert code == 0 and out.startswith("msg_") and "queued" in out
-    code, out = run("send", "--to", "12345", "--category", "transactional", "--body", "x")
-    assert code != 0 and "phone" in out
-    code, out = run("send", "--to", "+12015550123", "--category", "nope", "--body", "x")
-    assert code != 0 and "category" in out
-    code, out = run("reconcile")
-    assert code == 0 and "re-enqueued 0 messages" in out
+    try:
+        code, out = run(
+            "send", "--to", "(201) 555-0123", "--category", "transactional", "--body", "See you"
+        )
+        assert code == 0 and out.startswith("msg_") and "queued" in out
+        code, out = run("send", "--to", "12345", "--category", "transactional", "--body", "x")
+        assert code != 0 and "phone" in out
+        code, out = run("send", "--to", "+12015550123", "--category", "nope", "--body", "x")
+        assert code != 0 and "category" in out
+        code, out = run("reconcile")
+        assert code == 0 and "re-enqueued 0 messages" in out
+    finally:
+        # A real `smsgate send` stops the embedded Redis it started when it exits; run here,
+        # in this process, the commands share it and never exit: stop it by its socket.
+        socket_file = tmp_path / "var" / "redis" / "redis.socket"
+        if socket_file.exists():
+            with contextlib.suppress(RedisError):
+                Redis(unix_socket_path=str(socket_file)).shutdown(nosave=True)
 
 
 @pytest.mark.parametrize("at", ["2026-11-25T10:00:00", "2026-11-25 10:00", "2026-11-25"])

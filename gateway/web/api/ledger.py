@@ -95,8 +95,11 @@ def events() -> Response:
 @audited("ledger.export")
 def export() -> Response:
     given = given_query(Export)
-    kind = given.format
-    f = event_filter(given)
+    return download(event_filter(given), given.format)
+
+
+def download(f: ledger.EventFilter, kind: str) -> Response:
+    """The export as a file: the API's and the console's, byte for byte."""
     if f.number is None:
         touch_all()
     lines, mimetype = FORMATS[kind]

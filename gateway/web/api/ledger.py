@@ -121,12 +121,16 @@ def download(f: ledger.EventFilter, kind: str) -> Response:
 def verify() -> Response:
     with transaction(runtime().sessions) as session:
         verdict = ledger.verify(session)
+    # A failure names the events on file and no head: "0 events, head 000…" read like an
+    # empty ledger when the first event had been altered.
     return jsonify(
         {
             "ok": verdict.ok,
-            "count": verdict.count,
-            "head": verdict.head,
+            "count": verdict.on_file,
+            "verified": verdict.count,
+            "head": verdict.head if verdict.ok else None,
             "first_bad_id": verdict.first_bad_id,
             "reason": verdict.reason,
+            "message": verdict.summary,
         }
     )

@@ -19,10 +19,11 @@ from jinja2 import FileSystemLoader
 from markupsafe import Markup, escape
 
 from gateway.web.console import access_pages, auditor, home, pages, signin
+from gateway.web.public import simulator
 
 # Every page blueprint, registered by the app factory; PAGE_BLUEPRINTS are left out of the
 # API document (openapi.py) — they answer HTML, not JSON.
-BLUEPRINTS = (signin.bp, home.bp, auditor.bp, access_pages.bp)
+BLUEPRINTS = (signin.bp, home.bp, auditor.bp, access_pages.bp, simulator.bp)
 PAGE_BLUEPRINTS = frozenset(bp.name for bp in BLUEPRINTS) | {"console"}
 SECRET_FILE = Path("var/secret_key")
 SESSION_HOURS = 12  # a clinic's longest shift; idle sessions end far sooner

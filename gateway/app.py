@@ -15,7 +15,7 @@ from gateway.db import make_engine, session_factory
 from gateway.migrate import require_current
 from gateway.runtime import Runtime
 from gateway.settings import Settings
-from gateway.web import edge, errors, health, openapi, twilio_hooks
+from gateway.web import console, edge, errors, health, openapi, twilio_hooks
 from gateway.web.api import audit_log, consent, inbound, ledger, messages, numbers, reviews
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if proxies := runtime.settings.trusted_proxies:
         # X-Forwarded-For/-Proto are believed only as far as TRUSTED_PROXIES proxies set them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
-    app.config["SECRET_KEY"] = runtime.settings.secret_key
     app.extensions["smsgate"] = runtime
     blueprints = (
         health.bp,
@@ -48,6 +47,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    console.register(app, csrf_exempt=blueprints)  # the pages; CSRF on their forms only
     errors.register(app)
     edge.register(app)
     # Built once, from every route's declaration: a route served but not declared fails here.

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from gateway import access, erasure, inbound, journal, ledger, logs, outbound, services
 from gateway.cli_import import import_command
+from gateway.cli_users import user_group
 from gateway.db import make_engine, transaction
 from gateway.domain.consent import Source, status_of
 from gateway.domain.phone import InvalidPhone, Phone
@@ -32,6 +33,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 main = click.Group("smsgate", help="SMS consent gateway for clinics.")
 main.add_command(keywords_group)
+main.add_command(user_group)
 
 
 def clear_errors(command: F) -> F:

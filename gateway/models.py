@@ -115,6 +115,25 @@ class ApiToken(Base):
     __table_args__ = (UniqueConstraint("name", name="uq_api_tokens_name"),)
 
 
+class StaffUser(Base):
+    """A person who signs in to the console (SPEC §8): the API's roles, an argon2 hash, and
+    the count of wrong passwords since the last right one."""
+
+    __tablename__ = "staff_users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # A session signed in before this instant is over (sign-out ends every session).
+    signed_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("name", name="uq_staff_users_name"),)
+
+
 class OutboundMessage(Base):
     """A message the clinic asked to send, with the decision made at send time (SPEC §6)."""
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
@@ -28,7 +29,9 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:5000"
     keywords_file: Path = Path("keywords.yml")
     default_region: str = "US"
-    secret_key: str = field(default="dev-only-secret-key", repr=False)
+    # Signs the console's session cookies. Unset: a random key kept in var/secret_key (shared
+    # by the processes of one machine); several machines must share one SECRET_KEY.
+    secret_key: str | None = field(default=None, repr=False)
     journal_dir: Path = Path("var/journal")
     retention_message_days: int = 90
     # The edge (SPEC §8): how many reverse proxies in front append X-Forwarded-For (0: the
@@ -36,6 +39,14 @@ class Settings:
     # a client address may make per minute before it is answered 429.
     trusted_proxies: int = 0
     auth_failures_per_minute: int = 10
+    # The console (SPEC §8): the zone staff read and enter times in; how long an account is
+    # locked after 5 wrong passwords; how long a signed-in page may sit idle (HIPAA
+    # §164.312(a)(2)(iii), automatic logoff).
+    clinic_timezone: str = "America/New_York"
+    lockout_minutes: int = 15
+    session_idle_minutes: int = 30
+    # Set by `smsgate dev` only, never from the environment: the patient simulator is served.
+    dev_mode: bool = False
 
     @property
     def dry_run(self) -> bool:
@@ -55,11 +66,14 @@ class Settings:
             public_base_url=_url(values, "PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
             keywords_file=Path(values.get("KEYWORDS_FILE", str(cls.keywords_file))),
             default_region=_region(values),
-            secret_key=values.get("SECRET_KEY", cls.secret_key),
+            secret_key=_secret(values),
             journal_dir=Path(values.get("JOURNAL_DIR", str(cls.journal_dir))),
             retention_message_days=_days(values, "RETENTION_MESSAGE_DAYS", 90),
             trusted_proxies=_count(values, "TRUSTED_PROXIES", 0, 0, "proxies"),
             auth_failures_per_minute=_count(values, "AUTH_FAILURES_PER_MINUTE", 10, 1, "failures"),
+            clinic_timezone=_zone(values),
+            lockout_minutes=_count(values, "LOCKOUT_MINUTES", 15, 1, "minutes"),
+            session_idle_minutes=_count(values, "SESSION_IDLE_MINUTES", 30, 1, "minutes"),
         )
         settings.check_credentials()
         return settings
@@ -95,6 +109,24 @@ def _region(values: Mapping[str, str]) -> str:
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise SettingsError(f"DEFAULT_REGION must be a region code like US, got {region!r}")
     return region
+
+
+def _secret(values: Mapping[str, str]) -> str | None:
+    key = values.get("SECRET_KEY")
+    if key is not None and len(key) < 16:
+        raise SettingsError("SECRET_KEY must be at least 16 characters (a long random value)")
+    return key
+
+
+def _zone(values: Mapping[str, str]) -> str:
+    name = values.get("CLINIC_TIMEZONE", "America/New_York")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"CLINIC_TIMEZONE must be an IANA zone like America/Chicago, got {name!r}"
+        ) from None
+    return name
 
 
 def _days(values: Mapping[str, str], name: str, default: int) -> int:

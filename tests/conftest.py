@@ -74,7 +74,9 @@ def postgres_engine() -> Iterator[Engine]:
     if not url:
         if REQUIRE:
             pytest.fail("SMSGATE_REQUIRE_SERVICES=1 but TEST_DATABASE_URL is not set")
-        pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests skipped")
+        pytest.skip(
+            "PostgreSQL tests skipped: set TEST_DATABASE_URL=postgresql://user@host/db to run them"
+        )
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
@@ -131,6 +133,7 @@ def settings(tmp_path: Path) -> Settings:
         public_base_url=BASE_URL,
         keywords_file=ROOT / "keywords.yml",
         journal_dir=tmp_path / "journal",
+        secret_key="test-secret-key-for-sessions",
     )
 
 
@@ -286,3 +289,15 @@ def env(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """What was skipped for want of a service or a browser: one line each, saying how to
+    enable it (a new user's machine runs the rest on SQLite and an embedded Redis)."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, count in sorted(reasons.items()):
+        terminalreporter.write_line(f"{count} skipped: {reason}")

@@ -30,12 +30,17 @@ def test_every_variable_is_read() -> None:
         "PUBLIC_BASE_URL": "https://sms.clinic.test/",
         "KEYWORDS_FILE": "/etc/smsgate/keywords.yml",
         "DEFAULT_REGION": "ca",
-        "SECRET_KEY": "s3cret",
+        "SECRET_KEY": "s3cret-s3cret-s3cret",
+        "CLINIC_TIMEZONE": "America/Chicago",
+        "LOCKOUT_MINUTES": "20",
+        "SESSION_IDLE_MINUTES": "10",
     }
     settings = Settings.from_env(env)
     assert settings.public_base_url == "https://sms.clinic.test"
     assert settings.default_region == "CA" and not settings.dry_run
     assert "secret-token" not in repr(settings) and "s3cret" not in repr(settings)
+    assert settings.clinic_timezone == "America/Chicago"
+    assert (settings.lockout_minutes, settings.session_idle_minutes) == (20, 10)
 
 
 @pytest.mark.parametrize(
@@ -47,6 +52,9 @@ def test_every_variable_is_read() -> None:
         ({"TWILIO_ACCOUNT_SID": "12345"}, "TWILIO_ACCOUNT_SID"),
         ({"TWILIO_ACCOUNT_SID": "AC" + "a" * 32}, "TWILIO_AUTH_TOKEN"),
         ({"DEFAULT_REGION": "Narnia"}, "DEFAULT_REGION"),
+        ({"CLINIC_TIMEZONE": "Eastern"}, "CLINIC_TIMEZONE"),
+        ({"LOCKOUT_MINUTES": "0"}, "LOCKOUT_MINUTES"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_naming_it(env, named) -> None:

@@ -31,9 +31,10 @@ _FAILURES = "smsgate.auth_failures"
 class Actor:
     name: str
     role: str
+    kind: str = "token"  # "user" when signed in to the console
 
     def __str__(self) -> str:
-        return f"token:{self.name}"
+        return f"{self.kind}:{self.name}"
 
 
 def failures() -> FailureCounter:

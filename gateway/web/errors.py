@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -31,6 +31,29 @@ class FieldError(Problem):
         super().__init__(422, code, message, field)
 
 
+def _for_a_person() -> bool:
+    """A browser asking for a page (not the API, not Twilio) gets an HTML error page."""
+    path = request.path
+    if path.startswith(("/api/", "/twilio/", "/openapi", "/docs", "/healthz")):
+        return False
+    return request.accept_mimetypes.accept_html
+
+
+def _page(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    titles = {404: "Page not found", 405: "Not allowed here", 413: "Too large"}
+    body = render_template(
+        "console/error.html",
+        title=titles.get(status, exc.name or "Error"),
+        message=exc.description or "",
+    )
+    response = Response(body, status=status, mimetype="text/html")
+    for name, value in exc.get_headers():
+        if name.lower() in ("allow", "retry-after"):
+            response.headers[name] = value
+    return response
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:
@@ -42,6 +65,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
+        if _for_a_person():
+            return _page(exc)
         code = (exc.name or "error").lower().replace(" ", "_")
         code = {400: "malformed", 413: "too_large"}.get(exc.code or 500, code)
         response = error(exc.code or 500, code, exc.description or code)

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from werkzeug.routing import Rule
 
+from gateway.web.console import PAGE_BLUEPRINTS
 from gateway.web.declare import Declaration, declaration_of
 from gateway.web.shapes import Error
 
@@ -31,14 +32,15 @@ ERRORS = {
 }
 PARAM = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 MESSAGE_ID = "^msg_[0-9A-Z]{26}$"
-UNDOCUMENTED = frozenset({"static"})  # Flask's own static route (unused)
+# Flask's own static route (unused) and the console's pages, which answer HTML to people.
+UNDOCUMENTED = frozenset({"static", "console.static"})
 
 
 def document(app: Flask) -> dict[str, Any]:
     operations = [
         (rule, method, _declaration(app, rule))
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
-        if rule.endpoint not in UNDOCUMENTED
+        if rule.endpoint not in UNDOCUMENTED and not _page(rule.endpoint)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
     ]
     refs, schemas = _schemas(operations)
@@ -63,6 +65,10 @@ def document(app: Flask) -> dict[str, Any]:
         },
         "paths": paths,
     }
+
+
+def _page(endpoint: str) -> bool:
+    return endpoint.partition(".")[0] in PAGE_BLUEPRINTS
 
 
 def _declaration(app: Flask, rule: Rule) -> Declaration:

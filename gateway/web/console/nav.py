@@ -1,0 +1,33 @@
+"""The console's navigation: every page a person may look for, in the order they look.
+
+An entry is shown only if its page is served; an entry the signed-in role may not use is
+shown disabled, so an auditor sees that sending exists and that it is not theirs to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.web.auth import READ, WRITE_CONSENT
+
+AUDIT = ("admin", "auditor")
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str
+    endpoint: str
+    roles: tuple[str, ...]
+
+
+ENTRIES = (
+    Entry("Dashboard", "home.dashboard", READ),
+    Entry("Send", "send.send", WRITE_CONSENT),
+    Entry("Numbers", "numbers.lookup", READ),
+    Entry("Messages", "messages.outbox", READ),
+    Entry("Reviews", "reviews.queue", READ),
+    Entry("Ledger", "ledger_pages.search", READ),
+    Entry("Export", "ledger_pages.export", READ),
+    Entry("Verify", "ledger_pages.verify", READ),
+    Entry("Access log", "access_pages.log", AUDIT),
+    Entry("Proof", "ledger_pages.proof", READ),
+)

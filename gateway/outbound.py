@@ -102,7 +102,7 @@ def submit(
     session: Session, rules: KeywordRules, request: Request, now: dt.datetime
 ) -> tuple[OutboundMessage, bool]:
     """Store the message as `queued`; the same Idempotency-Key returns the original."""
-    _validate(rules, request)
+    validate(rules, request)
     digest = request.digest()
     if request.idempotency_key:
         existing = session.execute(
@@ -140,7 +140,8 @@ def submit(
     return row, True
 
 
-def _validate(rules: KeywordRules, request: Request) -> None:
+def validate(rules: KeywordRules, request: Request) -> None:
+    """What the API and the console refuse before anything is stored."""
     if request.category not in rules.categories:
         known = ", ".join(rules.categories)
         raise Problem(422, "invalid_category", f"category must be one of: {known}", "category")

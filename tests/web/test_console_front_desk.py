@@ -6,25 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from redis import Redis
-from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
 from gateway import staff
-from gateway.adapters.rq_queue import QUEUE
-from gateway.adapters.twilio_sms import DryRunSender
 from gateway.db import transaction
 from gateway.models import AccessLog, AccessNumber, ConsentEventRow, OutboundMessage, Review
 from gateway.runtime import Runtime
 from tests.conftest import CLINIC, PATIENT, Clock, Phone
-from workers import runtime as worker_runtime
-from workers.runtime import WorkerRuntime
 
 PASSWORD = "a long test password"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -79,28 +73,6 @@ def desk(app: Flask, runtime: Runtime) -> Callable[[str], Desk]:
         return Desk(client, name)
 
     return sign_in
-
-
-@pytest.fixture
-def dry_drain(runtime: Runtime, outbox: Any, redis: Redis) -> Iterator[Callable[[], None]]:
-    """The worker as `make run` has it without Twilio credentials: every decision made and
-    recorded, nothing handed to Twilio (status dry_run)."""
-    wired = WorkerRuntime(
-        settings=runtime.settings,
-        rules=runtime.rules,
-        sessions=runtime.sessions,
-        sender=DryRunSender(),
-        outbox=outbox,
-        clock=runtime.clock,
-    )
-    worker_runtime.install(wired)
-
-    def run() -> None:
-        wired.rules = runtime.rules
-        SimpleWorker([Queue(QUEUE, connection=redis)], connection=redis).work(burst=True)
-
-    yield run
-    worker_runtime.install(None)
 
 
 def logged(runtime: Runtime, action: str) -> list[tuple[str, list[str]]]:
@@ -185,7 +157,7 @@ def test_the_check_shows_consent_with_its_event_quiet_hours_and_the_cap(
         stop = session.execute(
             select(ConsentEventRow).where(ConsentEventRow.category == "marketing")
         ).scalar_one()
-    assert f"#{stop.id}</span> revoke by <strong>sms keyword</strong>" in page
+    assert f"#{stop.id}</span> revoke · <strong>sms keyword</strong>" in page
     assert "America/New_York:" in page and "window 08:00–21:00" in page
     assert "0 of 3 in the last 24 h" in page
     assert logged(runtime, "console.send.preview") == [("user:maria", [PATIENT])]
@@ -455,11 +427,11 @@ def test_the_outbox_pages_fifty_at_a_time(
             outbound.submit(session, runtime.rules, request, clock())
     front = desk("front_desk")
     first = front.text("/messages")
-    assert first.count('<td><a href="/messages/msg_') == 50
+    assert first.count('<td data-label="Queued"><a href="/messages/msg_') == 50
     older = re.search(r'href="(/messages\?before=msg_[0-9A-Z]{26})">Older', first)
     assert older
     second = front.text(older.group(1).replace("&amp;", "&"))
-    assert second.count('<td><a href="/messages/msg_') == 1 and "Newest" in second
+    assert second.count('<td data-label="Queued"><a href="/messages/msg_') == 1 and "Newest" in second
 
 
 def test_a_message_shows_its_proof_to_admins_and_auditors_as_the_api_does(

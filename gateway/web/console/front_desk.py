@@ -55,7 +55,7 @@ class Errors:
     by_field: dict[str, str] = field(default_factory=dict)
 
     def add(self, name: str, message: str) -> None:
-        self.by_field.setdefault(name, message)
+        self.by_field.setdefault(name, message[:1].upper() + message[1:])
 
     def problem(self, exc: Problem, fallback: str) -> None:
         self.add(exc.field or fallback, exc.message)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import phonenumbers
 from flask import Blueprint, current_app, g, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -14,6 +15,7 @@ from werkzeug.wrappers import Response
 from gateway import records, services
 from gateway.db import transaction
 from gateway.domain.consent import LIFT_METHODS, Action, Source
+from gateway.domain.phone import Phone
 from gateway.services import Problem
 from gateway.web.audit import audited, touch
 from gateway.web.auth import READ, WRITE_CONSENT, current_actor
@@ -152,6 +154,7 @@ def _shown(
         status,
         title=number,
         number=number,
+        where=_where(number),
         **found,
         recorded=recorded,
         failed=failed,
@@ -169,6 +172,14 @@ def _shown(
         ledger_url=_endpoint_url("ledger_pages.search", number=number),
         disclosures_url=_disclosures_url(number) if g.actor.role != "front_desk" else None,
     )
+
+
+def _where(number: str) -> str:
+    """How staff would say the number, and where it is: "(201) 555-0123 · New Jersey"."""
+    parsed = phonenumbers.parse(number)
+    phone = Phone(number)
+    spoken = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return " · ".join(p for p in (spoken, phone.state, ", ".join(phone.zones)) if p)
 
 
 def _endpoint_url(endpoint: str, **values: Any) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -121,3 +122,13 @@ def _state(
 
 def _utc(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def first_admin(session: Session, now: dt.datetime) -> tuple[str, str] | None:
+    """`smsgate dev` on a database with no console users: an `admin` with a random password,
+    printed once, so the five-minute tour needs no other step. Never in production."""
+    if staff.listing(session):
+        return None
+    password = secrets.token_urlsafe(12)
+    staff.create_user(session, name="admin", role="admin", password=password, now=now)
+    return "admin", password

@@ -191,6 +191,9 @@ def test_send_queues_through_the_api_path_and_the_message_page_shows_dry_run(
     answer = front.post("/send", send_form(key=key))
     msg_id = sent_id(answer)
     assert sent_id(front.post("/send", send_form(key=key))) == msg_id  # a double click: one
+    reused = front.post("/send", send_form(key=key, body="Another text"))
+    assert reused.status_code == 409
+    assert "This form already sent a message" in reused.get_data(as_text=True)
     queued = message(runtime, msg_id)
     assert (queued.to_number, queued.created_by, queued.status) == (
         PATIENT,
@@ -431,7 +434,9 @@ def test_the_outbox_pages_fifty_at_a_time(
     older = re.search(r'href="(/messages\?before=msg_[0-9A-Z]{26})">Older', first)
     assert older
     second = front.text(older.group(1).replace("&amp;", "&"))
-    assert second.count('<td data-label="Queued"><a href="/messages/msg_') == 1 and "Newest" in second
+    assert (
+        second.count('<td data-label="Queued"><a href="/messages/msg_') == 1 and "Newest" in second
+    )
 
 
 def test_a_message_shows_its_proof_to_admins_and_auditors_as_the_api_does(

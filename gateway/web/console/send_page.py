@@ -106,7 +106,7 @@ def _send(draft: Draft) -> tuple[str, int] | Response:
         row = queue_message(message)
     except Problem as exc:
         if exc.code == "idempotency_conflict":
-            exc.message = "This form already sent a message. Reload the page to send another."
+            exc.message = "This form already sent a message: open Send again for a new one."
         draft.errors.problem(exc, "body")
         return _page(draft.form, draft.fields, draft.errors, status=exc.status)
     return redirect_to("message_pages.message", message_id=row.id, sent=1)

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -19,15 +20,15 @@ from redis.exceptions import RedisError
 
 from gateway import access, erasure, inbound, journal, ledger, logs, outbound, services
 from gateway.cli_import import import_command
-from gateway.cli_users import user_group
-from gateway.db import make_engine, transaction
+from gateway.cli_users import first_admin, user_group
+from gateway.db import make_engine, session_factory, transaction
 from gateway.domain.consent import Source, status_of
 from gateway.domain.phone import InvalidPhone, Phone
 from gateway.exports import FORMATS
 from gateway.keywords_cli import keywords_group
 from gateway.migrate import NotMigrated, upgrade
 from gateway.runtime import Runtime
-from gateway.settings import Settings, SettingsError
+from gateway.settings import DEFAULT_PORT, DEV_WEBHOOK_TOKEN, Settings, SettingsError, local_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -175,10 +176,12 @@ def ledger_verify() -> None:
     with transaction(rt.sessions) as session:
         verdict = ledger.verify(session)
     _console_read(rt, "ledger.verify", (), False)
-    click.echo(f"events: {verdict.count}\nhead: {verdict.head}")
-    if not verdict.ok:
-        click.echo(f"FIRST BAD EVENT: {verdict.first_bad_id} ({verdict.reason})")
-        sys.exit(1)
+    click.echo(verdict.summary)
+    if verdict.ok:
+        click.echo(f"chain head: {verdict.head}")
+        return
+    click.echo(f"{verdict.count} of {verdict.on_file} events on file verified before it")
+    sys.exit(1)
 
 
 def _filter(
@@ -417,11 +420,17 @@ def worker(burst: bool) -> None:
 @click.option("--to", "to", required=True, help="the patient's number")
 @click.option("--category", required=True)
 @click.option("--body", required=True)
-@click.option("--at", "send_at", default=None, help="send no earlier than (ISO-8601)")
+@click.option(
+    "--at",
+    "send_at",
+    default=None,
+    help="send no earlier than (ISO-8601 with offset: …Z or -05:00)",
+)
 @click.option("--sender", default=None, help="one of the configured sender numbers")
 @clear_errors
 def send(to: str, category: str, body: str, send_at: str | None, sender: str | None) -> None:
     """Queue a message, as POST /api/v1/messages does."""
+    at = _timestamp(send_at, "--at", zoned=True)
     rt = _runtime()
     region = rt.settings.default_region
     if not _encodable(body):
@@ -431,7 +440,7 @@ def send(to: str, category: str, body: str, send_at: str | None, sender: str | N
         category=category,
         body=body,
         actor=f"cli:{os.environ.get('USER', 'shell')}",
-        send_at=_timestamp(send_at),
+        send_at=at,
         sender=Phone.parse(sender, region).e164 if sender else None,
     )
     with transaction(rt.sessions) as session:
@@ -453,11 +462,19 @@ def _encodable(text: str) -> bool:
     return "\x00" not in text
 
 
-def _timestamp(value: str | None, option: str = "--at") -> dt.datetime | None:
+def _timestamp(value: str | None, option: str, zoned: bool = False) -> dt.datetime | None:
+    """ISO-8601; a filter's time without an offset is UTC, but when to send must say its
+    offset (`zoned`): 10:00 read as UTC reaches an Eastern patient at 5 in the morning."""
     if not value:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value)
+        if zoned and parsed.tzinfo is None:
+            raise click.BadParameter(
+                "give the time with its offset, e.g. 2026-11-24T18:00:00Z (UTC) or "
+                "2026-11-24T13:00:00-05:00; a time without one would be a guess",
+                param_hint=option,
+            )
         parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
         if not 1970 <= parsed.astimezone(dt.UTC).year <= 9000:
             raise ValueError("out of range")
@@ -487,32 +504,99 @@ def reconcile(at_once: bool) -> None:
 
 
 @main.command("dev")
-@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
+@click.option(
+    "--port",
+    default=lambda: int(os.environ.get("PORT", str(DEFAULT_PORT))),
+    type=click.IntRange(1, 65535),
+    help="[default: $PORT, 5000]; PUBLIC_BASE_URL, when unset, follows it",
+)
 @clear_errors
 def dev(port: int) -> None:
-    """Web, worker and scheduler on the embedded defaults (SQLite and Redis under ./var/)."""
-    from gateway.adapters.rq_queue import connect, embedded_url
+    """Web, worker and scheduler on the embedded defaults (SQLite and Redis under ./var/),
+    in dev mode: the patient simulator, and webhooks checked with the development token
+    when TWILIO_AUTH_TOKEN is unset."""
+    from gateway.adapters.rq_queue import connect, embedded_url, stop_embedded
     from gateway.app import create_app
 
     logs.configure()  # every line masked (SPEC §8)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is noise
-    settings = Settings.from_env()
-    upgrade(make_engine(settings.database_url))
+    settings = replace(Settings.from_env(), dev_mode=True)
+    if not os.environ.get("PUBLIC_BASE_URL", "").strip():
+        settings = replace(settings, public_base_url=local_url(port))
+    admin = _first_run(settings)
+    # A closed terminal (SIGHUP) or a process manager (SIGTERM) stops it as Ctrl-C does: the
+    # `finally` below runs, so no worker, embedded Redis or run folder outlives the command.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     server = None
-    if settings.redis_url is None:
-        server = connect(None)  # the embedded Redis: lives as long as this command
-        settings = replace(settings, redis_url=embedded_url(server))
-    env = {**os.environ, "REDIS_URL": settings.redis_url or ""}
-    worker = subprocess.Popen([sys.executable, "-m", "workers"], env=env)
+    worker = None
     try:
+        if settings.redis_url is None:
+            server = connect(None)  # the embedded Redis: lives as long as this command
+            settings = replace(settings, redis_url=embedded_url(server))
+        env = {
+            **os.environ,
+            "REDIS_URL": settings.redis_url or "",
+            "PUBLIC_BASE_URL": settings.public_base_url,  # the status callbacks' URL
+        }
+        worker = subprocess.Popen([sys.executable, "-m", "workers"], env=env)
         app = create_app(settings)
-        click.echo(
-            f"smsgate is up: http://127.0.0.1:{port}/healthz  (database {settings.database_url})"
-        )
-        click.echo("get an API token:  .venv/bin/smsgate token create --role admin --name me")
+        _banner(settings, port, admin)
         app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C, SIGTERM or SIGHUP before the server was up
     finally:
-        worker.terminate()
-        worker.wait(timeout=15)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut this short
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=15)
         if server is not None:
-            server.shutdown(nosave=True)
+            stop_embedded(server)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _first_run(settings: Settings) -> tuple[str, str] | None:
+    """Migrate; on a database with no console users, an admin to sign in with (dev only)."""
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with transaction(session_factory(engine)) as session:
+            return first_admin(session, dt.datetime.now(dt.UTC))
+    finally:
+        engine.dispose()
+
+
+def _banner(settings: Settings, port: int, admin: tuple[str, str] | None) -> None:
+    """What a new user needs on screen: where to look, and how webhooks are checked."""
+    local = local_url(port)
+    if settings.twilio_auth_token:
+        webhooks = "checked with TWILIO_AUTH_TOKEN"
+    else:
+        webhooks = (
+            f"checked with the development token {DEV_WEBHOOK_TOKEN!r} "
+            "(dev mode, no TWILIO_AUTH_TOKEN set); the simulator signs with it"
+        )
+    sending = "dry-run (no Twilio credentials)" if settings.dry_run else "real, through Twilio"
+    lines = [
+        f"smsgate is up (dev mode) on {local}",
+        f"  patient simulator:  {local}/simulator",
+        f"  staff console:      {local}/"
+        + (
+            f"   sign in as {admin[0]!r}, password {admin[1]!r} (shown once; "
+            f"`smsgate user password {admin[0]}` changes it)"
+            if admin
+            else ""
+        ),
+        "  API token:          .venv/bin/smsgate token create --role admin --name me",
+        f"  webhooks:           {webhooks}",
+        f"  PUBLIC_BASE_URL:    {settings.public_base_url}  (signatures are checked against it)",
+        f"  sending:            {sending}",
+        f"  database:           {settings.database_url}",
+        "  stop: Ctrl-C",
+    ]
+    for line in lines:
+        click.echo(line)

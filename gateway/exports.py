@@ -74,7 +74,8 @@ def _drain(buffer: io.StringIO) -> str:
     return text
 
 
+# Media types without a charset: werkzeug adds "; charset=utf-8" to every text/* type itself.
 FORMATS = {
-    "csv": (csv_lines, "text/csv; charset=utf-8"),
+    "csv": (csv_lines, "text/csv"),
     "jsonl": (jsonl_lines, "application/x-ndjson"),
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Select, func, select, text
@@ -159,8 +159,8 @@ def verify(session: Session) -> chain.Verdict:
     seq, last = head(session)
     if verdict.ok and (verdict.count, verdict.head) != (seq, last):
         reason = f"the ledger head says {seq} events; the chain ends after {verdict.count}"
-        return chain.Verdict(verdict.count, verdict.head, verdict.count + 1, reason)
-    return verdict
+        verdict = chain.Verdict(verdict.count, verdict.head, verdict.count + 1, reason)
+    return replace(verdict, on_file=count(session, EventFilter()))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,13 @@ class SettingsError(ValueError):
 
 
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+DEFAULT_PORT = 5000
+# Dev mode without TWILIO_AUTH_TOKEN checks webhooks with this token, and the patient
+# simulator signs with it. A fixed, documented value rather than a secret generated under
+# ./var/: it guards nothing (dev mode serves 127.0.0.1 only and is never read from the
+# environment, so no deployment can turn it on), and being known lets anyone sign a request
+# by hand to try the webhook; a generated one would only add a file to find.
+DEV_WEBHOOK_TOKEN = "smsgate-dev-webhook-token"
 
 
 @dataclass(frozen=True)
@@ -26,7 +33,7 @@ class Settings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = field(default=None, repr=False)
     twilio_api_url: str | None = None
-    public_base_url: str = "http://127.0.0.1:5000"
+    public_base_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"  # unset: follows PORT
     keywords_file: Path = Path("keywords.yml")
     default_region: str = "US"
     # Signs the console's session cookies. Unset: a random key kept in var/secret_key (shared
@@ -45,13 +52,22 @@ class Settings:
     clinic_timezone: str = "America/New_York"
     lockout_minutes: int = 15
     session_idle_minutes: int = 30
-    # Set by `smsgate dev` only, never from the environment: the patient simulator is served.
+    # Set by `smsgate dev` only, never from the environment: the patient simulator is served,
+    # and webhooks are checked with the development token when TWILIO_AUTH_TOKEN is unset.
     dev_mode: bool = False
 
     @property
     def dry_run(self) -> bool:
         """No Twilio credentials: every decision is made, nothing is handed to Twilio."""
         return not (self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def webhook_token(self) -> str | None:
+        """What X-Twilio-Signature is checked with: Twilio's auth token; in dev mode without
+        one, the development token; otherwise none, and every webhook is refused."""
+        if self.twilio_auth_token:
+            return self.twilio_auth_token
+        return DEV_WEBHOOK_TOKEN if self.dev_mode else None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,7 +79,7 @@ class Settings:
             twilio_account_sid=_sid(values),
             twilio_auth_token=values.get("TWILIO_AUTH_TOKEN"),
             twilio_api_url=_optional_url(values, "TWILIO_API_URL"),
-            public_base_url=_url(values, "PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
+            public_base_url=_url(values, "PUBLIC_BASE_URL", local_url(_port(values))).rstrip("/"),
             keywords_file=Path(values.get("KEYWORDS_FILE", str(cls.keywords_file))),
             default_region=_region(values),
             secret_key=_secret(values),
@@ -84,6 +100,18 @@ class Settings:
                 "TWILIO_AUTH_TOKEN must be set with TWILIO_ACCOUNT_SID (neither means dry-run; "
                 "the token alone validates webhooks)"
             )
+
+
+def local_url(port: int) -> str:
+    """Where this machine serves: PUBLIC_BASE_URL's default, following PORT."""
+    return f"http://127.0.0.1:{port}"
+
+
+def _port(values: Mapping[str, str]) -> int:
+    raw = values.get("PORT", str(DEFAULT_PORT))
+    if not re.fullmatch(r"[0-9]{1,5}", raw) or not 1 <= int(raw) <= 65535:
+        raise SettingsError(f"PORT must be a port number (1-65535), got {raw!r}")
+    return int(raw)
 
 
 def _url(values: Mapping[str, str], name: str, default: str) -> str:

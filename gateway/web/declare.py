@@ -69,10 +69,30 @@ def _utc(value: Any) -> Any:
     return utc
 
 
-Timestamp = Annotated[
+def _zoned(value: Any) -> Any:
+    """A time that says its own offset: when a message goes out is too important to guess
+    (10:00 read as UTC reaches an Eastern patient at 5 in the morning)."""
+    if isinstance(value, str):
+        try:
+            naive = dt.datetime.fromisoformat(value.strip()).tzinfo is None
+        except ValueError:
+            naive = False  # not ISO-8601 at all: _utc says so
+        if naive:
+            raise PydanticCustomError(
+                "invalid_time",
+                "give the time with its offset, e.g. 2026-11-24T18:00:00Z (UTC) or "
+                "2026-11-24T13:00:00-05:00; a time without one would be a guess",
+            )
+    return _utc(value)
+
+
+_TIME_SCHEMA = {"type": "string", "format": "date-time", "examples": ["2026-11-24T18:00:00Z"]}
+Timestamp = Annotated[dt.datetime, BeforeValidator(_utc), WithJsonSchema(_TIME_SCHEMA)]
+# When to send: the offset is required (a naive time is refused, not read as UTC).
+ZonedTimestamp = Annotated[
     dt.datetime,
-    BeforeValidator(_utc),
-    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-11-24T18:00:00Z"]}),
+    BeforeValidator(_zoned),
+    WithJsonSchema({**_TIME_SCHEMA, "description": "ISO-8601 with an offset (Z or ±hh:mm)"}),
 ]
 # A phone number as typed; the view parses it in the clinic's region (422 invalid_phone).
 PhoneText = Annotated[

@@ -21,7 +21,7 @@ def phone(value: Any, field: str, region: str) -> str:
     try:
         return Phone.parse(value, region).e164
     except InvalidPhone as exc:
-        raise FieldError("invalid_phone", str(exc), field) from None
+        raise FieldError("invalid_phone", f"{exc} (write it like +12015550123)", field) from None
 
 
 def iso(t: dt.datetime | None) -> str | None:

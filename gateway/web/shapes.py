@@ -169,10 +169,12 @@ class Disclosures(AccessPage):
 
 class Verdict(Answer):
     ok: bool
-    count: int
-    head: str | None
+    count: int = Field(description="events on file")
+    verified: int = Field(description="events verified from the first, before any bad one")
+    head: str | None = Field(description="the verified chain's last hash; null on a failure")
     first_bad_id: int | None
     reason: str | None
+    message: str = Field(examples=["OK: 2 events verified", "FAILED at event 3: …"])
 
 
 class Proof(Answer):

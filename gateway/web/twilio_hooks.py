@@ -58,7 +58,8 @@ SIGNED = (
         "name": "X-Twilio-Signature",
         "in": "header",
         "required": True,
-        "description": "HMAC-SHA1 of PUBLIC_BASE_URL + path and the form, by TWILIO_AUTH_TOKEN",
+        "description": "HMAC-SHA1 of PUBLIC_BASE_URL + path and the form, by TWILIO_AUTH_TOKEN "
+        "(in dev mode without it, the development token)",
         "schema": {"type": "string"},
     },
 )
@@ -66,9 +67,44 @@ SIGNED = (
 
 def _signed() -> bool:
     settings = runtime().settings
-    url = settings.public_base_url + request.full_path.rstrip("?")
-    signature = request.headers.get("X-Twilio-Signature")
-    return valid_signature(settings.twilio_auth_token, url, request.form, signature)
+    token, signature = settings.webhook_token, request.headers.get("X-Twilio-Signature")
+    path = request.full_path.rstrip("?")
+    if valid_signature(token, settings.public_base_url + path, request.form, signature):
+        return True
+    # The caller learns only "403"; the operator learns why. Never the number or the text.
+    log.warning("webhook %s refused (403): %s", request.path, _why_refused(token, signature))
+    return False
+
+
+def _why_refused(token: str | None, signature: str | None) -> str:
+    if not token:
+        return (
+            "no TWILIO_AUTH_TOKEN is set, so no signature can be checked "
+            "(set it to the Twilio account's auth token)"
+        )
+    if not signature:
+        return "no X-Twilio-Signature header (not sent by Twilio, or a proxy dropped it)"
+    configured = runtime().settings.public_base_url
+    for base in _bases_it_came_to():
+        if base != configured and valid_signature(
+            token, base + request.full_path.rstrip("?"), request.form, signature
+        ):
+            return (
+                f"PUBLIC_BASE_URL is {configured} but the request came to {base}, and was "
+                "signed for that: set PUBLIC_BASE_URL to the URL Twilio is told"
+            )
+    return (
+        "X-Twilio-Signature does not match (another account's auth token, or the request "
+        f"was changed on the way; checked against {configured})"
+    )
+
+
+def _bases_it_came_to() -> tuple[str, ...]:
+    """The request's own scheme and host, and the other scheme (TLS ended at a proxy that
+    TRUSTED_PROXIES does not count), where a misconfigured PUBLIC_BASE_URL would point."""
+    base = request.host_url.rstrip("/")
+    scheme, rest = base.split("://", 1)
+    return (base, f"{'https' if scheme == 'http' else 'http'}://{rest}")
 
 
 def _refused() -> Response | None:

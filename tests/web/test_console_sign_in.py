@@ -53,7 +53,7 @@ def test_a_page_asks_a_stranger_to_sign_in_and_comes_back_after(
     assert answer.status_code == 303 and answer.headers["Location"] == "/"
     page = client.get("/")
     assert page.status_code == 200 and "maria" in page.get_data(as_text=True)
-    assert actions(runtime) == ["console.sign_in"]
+    assert actions(runtime) == ["console.sign_in", "console.dashboard"]  # the page read too
 
 
 def test_the_session_cookie_is_httponly_and_lax_and_secure_over_https(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from flask import Blueprint, Response, jsonify
-from pydantic import Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from gateway import ledger, services
 from gateway.db import transaction
@@ -25,6 +26,7 @@ from gateway.web.declare import (
     given_query,
     link,
 )
+from gateway.web.errors import FieldError
 from gateway.web.shapes import ConsentState, Recorded
 
 bp = Blueprint("consent", __name__, url_prefix="/api/v1/consent")
@@ -45,6 +47,16 @@ def event_json(event: Event) -> dict[str, Any]:
     }
 
 
+ApiSource = Literal["web_form", "front_desk", "paper_form", "api", "import"]
+
+
+def _given(value: Any) -> Any:
+    """Left out, `source` is None (a revoke: `api`; a grant: named as missing); never null."""
+    if value is None:
+        raise PydanticCustomError("invalid", "source may be left out, not null")
+    return value
+
+
 class AsOf(Body):
     at: Timestamp | None = None
 
@@ -53,7 +65,18 @@ class NewEvent(Body):
     number: PhoneText
     category: Name
     action: Action
-    source: Literal["web_form", "front_desk", "paper_form", "api", "import"] = "api"
+    source: Annotated[
+        ApiSource | None,
+        BeforeValidator(_given),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "enum": list(get_args(ApiSource)),
+                "description": "how consent was given: required for a grant; a revoke "
+                "without it is recorded as api",
+            }
+        ),
+    ] = None
     occurred_at: Timestamp | None = None
     evidence: Evidence = Field(default_factory=dict)
 
@@ -104,6 +127,7 @@ def record() -> tuple[Response, int]:
     rt = runtime()
     body = given_body(NewEvent)
     number = params.phone(body.number, "number", rt.settings.default_region)
+    source = _source(body)
     with transaction(rt.sessions) as session:
         event = services.record_consent(
             session,
@@ -111,10 +135,21 @@ def record() -> tuple[Response, int]:
             number=number,
             category=body.category,
             action=body.action,
-            source=Source(body.source),
+            source=source,
             evidence=body.evidence,
             actor=str(current_actor()),
             now=rt.clock(),
             occurred_at=body.occurred_at,
         )
     return jsonify({"event": event_json(event)}), 201
+
+
+def _source(body: NewEvent) -> Source:
+    """A grant says how consent was given: left out, it is named as missing, not defaulted to
+    `api` and then refused as unprovable (which sent people looking at their evidence)."""
+    if body.source is not None:
+        return Source(body.source)
+    if body.action is Action.GRANT:
+        allowed = ", ".join(get_args(ApiSource))
+        raise FieldError("required", f"source is required for a grant: one of {allowed}", "source")
+    return Source.API

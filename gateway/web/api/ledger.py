@@ -95,8 +95,11 @@ def events() -> Response:
 @audited("ledger.export")
 def export() -> Response:
     given = given_query(Export)
-    kind = given.format
-    f = event_filter(given)
+    return download(event_filter(given), given.format)
+
+
+def download(f: ledger.EventFilter, kind: str) -> Response:
+    """The export as a file: the API's and the console's, byte for byte."""
     if f.number is None:
         touch_all()
     lines, mimetype = FORMATS[kind]
@@ -118,12 +121,16 @@ def export() -> Response:
 def verify() -> Response:
     with transaction(runtime().sessions) as session:
         verdict = ledger.verify(session)
+    # A failure names the events on file and no head: "0 events, head 000…" read like an
+    # empty ledger when the first event had been altered.
     return jsonify(
         {
             "ok": verdict.ok,
-            "count": verdict.count,
-            "head": verdict.head,
+            "count": verdict.on_file,
+            "verified": verdict.count,
+            "head": verdict.head if verdict.ok else None,
             "first_bad_id": verdict.first_bad_id,
             "reason": verdict.reason,
+            "message": verdict.summary,
         }
     )

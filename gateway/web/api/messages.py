@@ -28,6 +28,7 @@ from gateway.web.declare import (
     Name,
     PhoneText,
     Timestamp,
+    ZonedTimestamp,
     declared,
     given_body,
     given_query,
@@ -106,7 +107,7 @@ class NewMessage(Body):
     fields: dict[Annotated[str, StringConstraints(max_length=64)], FieldValue] = Field(
         default_factory=dict, max_length=50
     )
-    send_at: Timestamp | None = None
+    send_at: ZonedTimestamp | None = None
     sender: PhoneText | None = None
 
 

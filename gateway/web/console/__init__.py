@@ -19,6 +19,8 @@ from jinja2 import FileSystemLoader
 from markupsafe import Markup, escape
 
 from gateway.web.console import (
+    access_pages,
+    auditor,
     home,
     messages_page,
     number_page,
@@ -27,6 +29,7 @@ from gateway.web.console import (
     send_page,
     signin,
 )
+from gateway.web.public import simulator
 
 # Every page blueprint, registered by the app factory; PAGE_BLUEPRINTS are left out of the
 # API document (openapi.py) — they answer HTML, not JSON.
@@ -37,6 +40,9 @@ BLUEPRINTS = (
     number_page.bp,
     messages_page.bp,
     reviews_page.bp,
+    auditor.bp,
+    access_pages.bp,
+    simulator.bp,
 )
 PAGE_BLUEPRINTS = frozenset(bp.name for bp in BLUEPRINTS) | {"console"}
 SECRET_FILE = Path("var/secret_key")

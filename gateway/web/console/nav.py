@@ -26,8 +26,10 @@ ENTRIES = (
     Entry("Messages", "message_pages.outbox", READ),
     Entry("Reviews", "review_pages.queue", READ),
     Entry("Ledger", "ledger_pages.search", READ),
-    Entry("Export", "ledger_pages.export", READ),
-    Entry("Verify", "ledger_pages.verify", READ),
+    # As the API: exports, verification, proofs and who-read-what are for auditors and admins.
+    Entry("Export", "ledger_pages.export", AUDIT),
+    Entry("Verify", "ledger_pages.verify", AUDIT),
     Entry("Access log", "access_pages.log", AUDIT),
-    Entry("Proof", "ledger_pages.proof", READ),
+    Entry("Disclosures", "access_pages.lookup", AUDIT),
+    Entry("Proof", "ledger_pages.proof", AUDIT),
 )

@@ -170,7 +170,11 @@ def _shown(
         reasons=REASONS,
         tones=TONES,
         ledger_url=_endpoint_url("ledger_pages.search", number=number),
-        disclosures_url=_disclosures_url(number) if g.actor.role != "front_desk" else None,
+        disclosures_url=(
+            _endpoint_url("access_pages.disclosures", number=number)
+            if g.actor.role != "front_desk"
+            else None
+        ),
     )
 
 
@@ -187,12 +191,3 @@ def _endpoint_url(endpoint: str, **values: Any) -> str | None:
     if endpoint not in current_app.view_functions:
         return None
     return url_for(endpoint, **values)
-
-
-def _disclosures_url(number: str) -> str | None:
-    """The auditors' accounting of disclosures for the number, where it is served."""
-    for rule in current_app.url_map.iter_rules():
-        if rule.rule.startswith("/numbers/<") and rule.rule.endswith("/disclosures"):
-            values: dict[str, Any] = {next(iter(rule.arguments)): number}
-            return url_for(rule.endpoint, **values)
-    return None

@@ -1,0 +1,1 @@
+"""Pages for patients rather than staff: in dev mode, the patient simulator."""

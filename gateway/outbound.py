@@ -19,12 +19,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from gateway import ledger
+from gateway import decision, ledger
 from gateway.db import lock_timed_out
 from gateway.domain import policy
 from gateway.domain.consent import Action, Source, Status
 from gateway.domain.keywords import KeywordRules
-from gateway.domain.phone import Phone, mask
+from gateway.domain.phone import mask
 from gateway.models import OutboundMessage, SendAttempt
 from gateway.ports import CARRIER_BLOCK, INVALID_NUMBER, SendError, SmsSender
 from gateway.services import Problem
@@ -102,7 +102,7 @@ def submit(
     session: Session, rules: KeywordRules, request: Request, now: dt.datetime
 ) -> tuple[OutboundMessage, bool]:
     """Store the message as `queued`; the same Idempotency-Key returns the original."""
-    _validate(rules, request)
+    validate(rules, request)
     digest = request.digest()
     if request.idempotency_key:
         existing = session.execute(
@@ -140,7 +140,8 @@ def submit(
     return row, True
 
 
-def _validate(rules: KeywordRules, request: Request) -> None:
+def validate(rules: KeywordRules, request: Request) -> None:
+    """What the API and the console refuse before anything is stored."""
     if request.category not in rules.categories:
         known = ", ".join(rules.categories)
         raise Problem(422, "invalid_category", f"category must be one of: {known}", "category")
@@ -198,12 +199,12 @@ def deliver(
         return _defer(
             session, msg, policy.Decision(policy.Outcome.DEFER, policy.Reason.OK, msg.send_at), now
         )
-    decision = decide(session, rules, msg, now)
-    if decision.outcome is policy.Outcome.BLOCK:
-        return _block(session, msg, decision, now)
-    if decision.outcome is policy.Outcome.DEFER:
-        return _defer(session, msg, decision, now)
-    return _send(session, rules, sender, msg, decision, now, final_try)
+    decided = decision.decide(session, rules, msg, now)  # the rule the Send page previews
+    if decided.outcome is policy.Outcome.BLOCK:
+        return _block(session, msg, decided, now)
+    if decided.outcome is policy.Outcome.DEFER:
+        return _defer(session, msg, decided, now)
+    return _send(session, rules, sender, msg, decided, now, final_try)
 
 
 class Busy(Exception):
@@ -243,55 +244,7 @@ def retry_later(session: Session, message_id: str, at: dt.datetime, now: dt.date
 
 
 def choose_sender(rules: KeywordRules, msg: OutboundMessage) -> str | None:
-    if msg.requested_sender:
-        return msg.requested_sender
-    return next((n for n, s in rules.senders.items() if msg.category in s.categories), None)
-
-
-def decide(
-    session: Session, rules: KeywordRules, msg: OutboundMessage, now: dt.datetime
-) -> policy.Decision:
-    category = rules.categories[msg.category]
-    in_force = ledger.current(session, msg.to_number).get(msg.category)
-    phone = Phone(msg.to_number)
-    caps = [policy.Cap(c.count, dt.timedelta(hours=c.hours)) for c in rules.caps_for(msg.category)]
-    longest = max((c.period for c in caps), default=dt.timedelta(0))
-    recipient = policy.Recipient(
-        status=ledger.current_status(session, msg.to_number, msg.category),
-        event_id=in_force.id if in_force else None,
-        zones=phone.zones or ("America/New_York",),
-        week=week(rules, msg.category, phone.state),
-    )
-    return policy.decide(
-        recipient=recipient,
-        requires_grant=category.requires_grant,
-        sender=choose_sender(rules, msg),
-        caps=caps,
-        sent_at=_recent_sends(session, msg, now - longest) if caps else (),
-        now=now,
-    )
-
-
-def week(rules: KeywordRules, category: str, state: str | None) -> policy.Week:
-    """The category's quiet-hours window, narrowed by the recipient's state's own rules."""
-    quiet = rules.quiet_hours.get(category)
-    if quiet is None:
-        return {}
-    state_rule = rules.state_windows.get(state) if state else None
-    return {
-        day: policy.narrow(quiet, state_rule.on(day)) if state_rule else quiet for day in range(7)
-    }
-
-
-def _recent_sends(session: Session, msg: OutboundMessage, since: dt.datetime) -> list[dt.datetime]:
-    rows = session.execute(
-        select(OutboundMessage.sent_at).where(
-            OutboundMessage.to_number == msg.to_number,
-            OutboundMessage.category == msg.category,
-            OutboundMessage.sent_at > since,
-        )
-    ).scalars()
-    return [t for t in rows if t is not None]
+    return decision.choose_sender(rules, msg.category, msg.requested_sender)
 
 
 def _record(

@@ -17,7 +17,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from gateway.adapters.rq_queue import QUEUE, Outbox
-from gateway.adapters.twilio_sms import TwilioSender
+from gateway.adapters.twilio_sms import DryRunSender, TwilioSender
 from gateway.runtime import Runtime
 from workers import runtime as worker_runtime
 from workers.runtime import WorkerRuntime
@@ -112,3 +112,25 @@ def fetch(client: FlaskClient, auth: Any) -> Callable[[str], dict[str, Any]]:
         )
 
     return get
+
+
+@pytest.fixture
+def dry_drain(runtime: Runtime, outbox: Outbox, redis: Redis) -> Iterator[Callable[[], None]]:
+    """The worker as `make run` has it without Twilio credentials: every decision made and
+    recorded, nothing handed to Twilio (status dry_run). Runs every job due now."""
+    wired = WorkerRuntime(
+        settings=runtime.settings,
+        rules=runtime.rules,
+        sessions=runtime.sessions,
+        sender=DryRunSender(),
+        outbox=outbox,
+        clock=runtime.clock,
+    )
+    worker_runtime.install(wired)
+
+    def run() -> None:
+        wired.rules = runtime.rules  # a test may have changed them (with_rules)
+        SimpleWorker([Queue(QUEUE, connection=redis)], connection=redis).work(burst=True)
+
+    yield run
+    worker_runtime.install(None)

@@ -189,8 +189,13 @@ def _idempotency_key() -> str | None:
     errors=(409,),
 )
 def create() -> tuple[Response, int]:
+    row = queue_message(_request(given_body(NewMessage)))
+    return jsonify(message_json(row, [])), 202
+
+
+def queue_message(message: outbound.Request) -> OutboundMessage:
+    """Store the message, commit, then enqueue it: the API's and the console's Send."""
     rt = runtime()
-    message = _request(given_body(NewMessage))
     try:
         with transaction(rt.sessions) as session:
             row, created = outbound.submit(session, rt.rules, message, rt.clock())
@@ -199,7 +204,7 @@ def create() -> tuple[Response, int]:
             row, created = outbound.submit(session, rt.rules, message, rt.clock())
     if created:
         _enqueue(row)
-    return jsonify(message_json(row, [])), 202
+    return row
 
 
 def _enqueue(row: OutboundMessage) -> None:

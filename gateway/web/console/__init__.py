@@ -18,12 +18,32 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from jinja2 import FileSystemLoader
 from markupsafe import Markup, escape
 
-from gateway.web.console import access_pages, auditor, home, pages, signin
+from gateway.web.console import (
+    access_pages,
+    auditor,
+    home,
+    messages_page,
+    number_page,
+    pages,
+    reviews_page,
+    send_page,
+    signin,
+)
 from gateway.web.public import simulator
 
 # Every page blueprint, registered by the app factory; PAGE_BLUEPRINTS are left out of the
 # API document (openapi.py) — they answer HTML, not JSON.
-BLUEPRINTS = (signin.bp, home.bp, auditor.bp, access_pages.bp, simulator.bp)
+BLUEPRINTS = (
+    signin.bp,
+    home.bp,
+    send_page.bp,
+    number_page.bp,
+    messages_page.bp,
+    reviews_page.bp,
+    auditor.bp,
+    access_pages.bp,
+    simulator.bp,
+)
 PAGE_BLUEPRINTS = frozenset(bp.name for bp in BLUEPRINTS) | {"console"}
 SECRET_FILE = Path("var/secret_key")
 SESSION_HOURS = 12  # a clinic's longest shift; idle sessions end far sooner

@@ -21,10 +21,10 @@ class Entry:
 
 ENTRIES = (
     Entry("Dashboard", "home.dashboard", READ),
-    Entry("Send", "send.send", WRITE_CONSENT),
-    Entry("Numbers", "numbers.lookup", READ),
-    Entry("Messages", "messages.outbox", READ),
-    Entry("Reviews", "reviews.queue", READ),
+    Entry("Send", "send_pages.send", WRITE_CONSENT),
+    Entry("Numbers", "number_pages.lookup", READ),
+    Entry("Messages", "message_pages.outbox", READ),
+    Entry("Reviews", "review_pages.queue", READ),
     Entry("Ledger", "ledger_pages.search", READ),
     # As the API: exports, verification, proofs and who-read-what are for auditors and admins.
     Entry("Export", "ledger_pages.export", AUDIT),

@@ -1,0 +1,211 @@
+"""What the send-time decision sees, read without a lock or a write (SPEC §6).
+
+The worker (`outbound.deliver`, holding the number's lock) and the console's Send page (a
+preview, holding nothing) both gather the decision's grounds here and apply the one rule,
+`domain.policy.decide`, to them: the page cannot tell the front desk something the worker
+would not do. Takes the caller's session; reads only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway import ledger
+from gateway.domain import policy
+from gateway.domain.consent import Event, Status, status_of
+from gateway.domain.keywords import KeywordRules, TimeWindow
+from gateway.domain.phone import Phone
+from gateway.models import OutboundMessage
+
+# A number phonenumbers cannot place is held to the clinic's own zone (the US default).
+FALLBACK_ZONE = "America/New_York"
+
+
+@dataclass(frozen=True)
+class Grounds:
+    """Everything the rule is applied to, for one number and one category."""
+
+    number: str
+    category: str
+    requires_grant: bool
+    event: Event | None  # the consent event in force for the category, if any
+    status: Status
+    sender: str | None  # the clinic number that would send it
+    zones: tuple[str, ...]
+    state: str | None  # the number's US state, for its own quiet hours
+    week: policy.Week
+    caps: tuple[policy.Cap, ...]
+    sent_at: tuple[dt.datetime, ...]  # this category's sends to the number within the caps
+
+    def recipient(self) -> policy.Recipient:
+        return policy.Recipient(
+            status=self.status,
+            event_id=self.event.id if self.event else None,
+            zones=self.zones,
+            week=self.week,
+        )
+
+    def decide(self, now: dt.datetime) -> policy.Decision:
+        return policy.decide(
+            recipient=self.recipient(),
+            requires_grant=self.requires_grant,
+            sender=self.sender,
+            caps=self.caps,
+            sent_at=self.sent_at,
+            now=now,
+        )
+
+
+def grounds(
+    session: Session,
+    rules: KeywordRules,
+    *,
+    number: str,
+    category: str,
+    requested_sender: str | None,
+    now: dt.datetime,
+) -> Grounds:
+    """Read what the decision needs. The caller holds the number's lock or accepts that a STOP
+    may land a moment later (a preview: the worker decides again at send time)."""
+    rule = rules.categories[category]
+    event = ledger.current(session, number).get(category)
+    phone = Phone(number)
+    caps = tuple(policy.Cap(c.count, dt.timedelta(hours=c.hours)) for c in rules.caps_for(category))
+    longest = max((c.period for c in caps), default=dt.timedelta(0))
+    return Grounds(
+        number=number,
+        category=category,
+        requires_grant=rule.requires_grant,
+        event=event,
+        status=status_of(event),
+        sender=choose_sender(rules, category, requested_sender),
+        zones=phone.zones or (FALLBACK_ZONE,),
+        state=phone.state,
+        week=week(rules, category, phone.state),
+        caps=caps,
+        sent_at=tuple(_recent_sends(session, number, category, now - longest)) if caps else (),
+    )
+
+
+def decide(
+    session: Session, rules: KeywordRules, msg: OutboundMessage, now: dt.datetime
+) -> policy.Decision:
+    """The worker's decision for a message it has claimed and locked."""
+    found = grounds(
+        session,
+        rules,
+        number=msg.to_number,
+        category=msg.category,
+        requested_sender=msg.requested_sender,
+        now=now,
+    )
+    return found.decide(now)
+
+
+def choose_sender(rules: KeywordRules, category: str, requested: str | None) -> str | None:
+    if requested:
+        return requested
+    return next((n for n, s in rules.senders.items() if category in s.categories), None)
+
+
+def week(rules: KeywordRules, category: str, state: str | None) -> policy.Week:
+    """The category's quiet-hours window, narrowed by the recipient's state's own rules."""
+    quiet = rules.quiet_hours.get(category)
+    if quiet is None:
+        return {}
+    state_rule = rules.state_windows.get(state) if state else None
+    return {
+        day: policy.narrow(quiet, state_rule.on(day)) if state_rule else quiet for day in range(7)
+    }
+
+
+def _recent_sends(
+    session: Session, number: str, category: str, since: dt.datetime
+) -> list[dt.datetime]:
+    rows = session.execute(
+        select(OutboundMessage.sent_at).where(
+            OutboundMessage.to_number == number,
+            OutboundMessage.category == category,
+            OutboundMessage.sent_at > since,
+        )
+    ).scalars()
+    return [t for t in rows if t is not None]
+
+
+# --- The preview: the same decision, with what a person needs to see behind it. ---
+
+
+@dataclass(frozen=True)
+class LocalWindow:
+    """Quiet hours as they stand in one of the number's zones at the moment decided for."""
+
+    zone: str
+    local: dt.datetime
+    window: TimeWindow | None  # None: the category has no quiet hours that day
+    allowed: bool
+
+
+@dataclass(frozen=True)
+class CapUse:
+    """One frequency cap: how many of its sends the number has had in its rolling period."""
+
+    count: int
+    period: dt.timedelta
+    used: int
+
+
+@dataclass(frozen=True)
+class Preview:
+    at: dt.datetime  # the moment decided for: now, or the scheduled time
+    grounds: Grounds
+    decision: policy.Decision
+    windows: tuple[LocalWindow, ...]
+    caps: tuple[CapUse, ...]
+
+    @property
+    def may_send(self) -> bool:
+        return self.decision.outcome is policy.Outcome.SEND
+
+
+def preview(
+    session: Session,
+    rules: KeywordRules,
+    *,
+    number: str,
+    category: str,
+    sender: str | None = None,
+    now: dt.datetime,
+    send_at: dt.datetime | None = None,
+) -> Preview:
+    """What the worker would decide for this number and category, at `send_at` (if later than
+    now) or now. No lock is taken and nothing is written."""
+    at = send_at if send_at is not None and send_at > now else now
+    found = grounds(
+        session, rules, number=number, category=category, requested_sender=sender, now=at
+    )
+    return Preview(
+        at=at,
+        grounds=found,
+        decision=found.decide(at),
+        windows=tuple(_window_in(zone, at, found.week) for zone in found.zones),
+        caps=tuple(
+            CapUse(cap.count, cap.period, sum(1 for t in found.sent_at if t > at - cap.period))
+            for cap in found.caps
+        ),
+    )
+
+
+def _window_in(zone: str, at: dt.datetime, days: policy.Week) -> LocalWindow:
+    local = at.astimezone(ZoneInfo(zone))
+    window = days.get(local.weekday())
+    return LocalWindow(
+        zone=zone,
+        local=local,
+        window=window,
+        allowed=policy.allowed_at(at, (zone,), days),
+    )

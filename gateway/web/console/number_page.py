@@ -1,0 +1,193 @@
+"""Number (every role reads; admin and front desk record): consent per category with the event
+behind each, recent texts both ways with what they meant or what was decided, and the forms
+that record a patient's opt-in or opt-out — through services.record_consent, the API's own
+path, so the page demands the same proof (SPEC §4, 422 unprovable_consent) the API does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import phonenumbers
+from flask import Blueprint, current_app, g, request, url_for
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from gateway import records, services
+from gateway.db import transaction
+from gateway.domain.consent import LIFT_METHODS, Action, Source
+from gateway.domain.phone import Phone
+from gateway.services import Problem
+from gateway.web.audit import audited, touch
+from gateway.web.auth import READ, WRITE_CONSENT, current_actor
+from gateway.web.console.front_desk import REASONS, TONES, Errors, parse_number
+from gateway.web.console.pages import page, redirect_to, render
+from gateway.web.context import runtime
+
+bp = Blueprint("number_pages", __name__)
+SOURCES = {
+    "grant": (("paper_form", "Paper form the patient signed"), ("front_desk", "At the front desk")),
+    "revoke": (
+        ("front_desk", "At the front desk"),
+        ("paper_form", "Paper form the patient signed"),
+    ),
+}
+EVIDENCE = ("disclosure_version", "disclosure_text", "form_id", "staff", "method", "note")
+EVERY = "*"  # the revoke form's "every category"
+MAX_TEXT = 2000
+
+
+@bp.get("/numbers")
+@page(*READ)
+def lookup() -> tuple[str, int] | Response:
+    typed = request.args.get("number")
+    if typed is None:
+        return render("console/number_lookup.html", title="Numbers", typed="", problem=None)
+    try:
+        number = parse_number(typed)
+    except ValueError as exc:
+        return render(
+            "console/number_lookup.html", 422, title="Numbers", typed=typed[:40], problem=str(exc)
+        )
+    return redirect_to("number_pages.number", number=number)
+
+
+@bp.get("/numbers/<number>")
+@page(*READ)
+def number(number: str) -> tuple[str, int] | Response:
+    try:
+        e164 = parse_number(number)
+    except ValueError as exc:
+        return render(
+            "console/number_lookup.html", 422, title="Numbers", typed=number[:40], problem=str(exc)
+        )
+    if e164 != number:  # one address per number: (201) 555-0123 → +12015550123
+        return redirect_to("number_pages.number", number=e164)
+    return _shown(e164)
+
+
+@bp.post("/numbers/<number>/consent")
+@page(*WRITE_CONSENT)
+def record(number: str) -> tuple[str, int] | Response:
+    try:
+        e164 = parse_number(number)
+    except ValueError as exc:
+        return render(
+            "console/number_lookup.html", 422, title="Numbers", typed=number[:40], problem=str(exc)
+        )
+    form = request.form
+    action = "grant" if form.get("action") == "grant" else "revoke"
+    errors = Errors()
+    try:
+        ids = _record(e164, action, form)
+    except Problem as exc:
+        _place(errors, exc)
+        return _shown(e164, status=exc.status, failed=action, errors=errors, posted=form)
+    return redirect_to("number_pages.number", number=e164, recorded=",".join(map(str, ids)))
+
+
+def _record(number: str, action: str, form: MultiDict[str, str]) -> list[int]:
+    rt = runtime()
+    category = form.get("category", "")
+    if not category:
+        raise Problem(422, "required", "Choose a category.", "category")
+    source = form.get("source", "")
+    if source not in dict(SOURCES[action]):
+        raise Problem(422, "required", "Choose how the patient told us.", "source")
+    evidence = {k: v for k in EVIDENCE if (v := form.get(k, "").strip()[:MAX_TEXT])}
+    categories = list(rt.rules.categories) if category == EVERY else [category]
+    with transaction(rt.sessions) as session:
+        return [
+            services.record_consent(
+                session,
+                rt.rules,
+                number=number,
+                category=name,
+                action=Action(action),
+                source=Source(source),
+                evidence=evidence,
+                actor=str(current_actor()),
+                now=rt.clock(),
+            ).id
+            for name in categories
+        ]
+
+
+def _place(errors: Errors, exc: Problem) -> None:
+    """A refusal next to the field it is about: the evidence's message also marks each piece
+    of evidence it names as missing."""
+    if exc.field != "evidence":
+        errors.problem(exc, "category")
+        return
+    errors.add("evidence", exc.message)
+    named = exc.message.partition("missing:")[2]
+    for key in EVIDENCE:
+        if key in named:
+            errors.add(key, f"Needed: {key.replace('_', ' ')}.")
+    if "disclosure" in named:
+        errors.add("disclosure_version", "Needed: the disclosure the patient agreed to.")
+
+
+def _shown(
+    number: str,
+    *,
+    status: int = 200,
+    failed: str | None = None,
+    errors: Errors | None = None,
+    posted: Any = None,
+) -> tuple[str, int]:
+    def read() -> dict[str, Any]:
+        touch([number])
+        rt = runtime()
+        with transaction(rt.sessions) as session:
+            consent = records.consent_of(session, rt.rules, number)
+            inbound = records.recent_inbound(session, number)
+            outbound = records.recent_outbound(session, number)
+            for row in (*inbound, *outbound):
+                session.expunge(row)
+        return {"consent": consent, "inbound": inbound, "outbound": outbound}
+
+    found = audited("console.consent.read")(read)()
+    rt = runtime()
+    recorded = [i for i in request.args.get("recorded", "").split(",") if i.isdigit()]
+    return render(
+        "console/number.html",
+        status,
+        title=number,
+        number=number,
+        where=_where(number),
+        **found,
+        recorded=recorded,
+        failed=failed,
+        errors=errors or Errors(),
+        posted=posted or {},
+        may_record=g.actor.role in WRITE_CONSENT,
+        categories=rt.rules.categories,
+        disclosures=rt.rules.disclosures,
+        sources=SOURCES,
+        methods=LIFT_METHODS,
+        every=EVERY,
+        staff_name=g.actor.name,
+        reasons=REASONS,
+        tones=TONES,
+        ledger_url=_endpoint_url("ledger_pages.search", number=number),
+        disclosures_url=(
+            _endpoint_url("access_pages.disclosures", number=number)
+            if g.actor.role != "front_desk"
+            else None
+        ),
+    )
+
+
+def _where(number: str) -> str:
+    """How staff would say the number, and where it is: "(201) 555-0123 · New Jersey"."""
+    parsed = phonenumbers.parse(number)
+    phone = Phone(number)
+    spoken = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return " · ".join(p for p in (spoken, phone.state, ", ".join(phone.zones)) if p)
+
+
+def _endpoint_url(endpoint: str, **values: Any) -> str | None:
+    """A link to another console page, only where that page is served."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **values)

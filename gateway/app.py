@@ -47,9 +47,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    edge.register(app)  # first: the body bound comes before anything reads a body (CSRF too)
     console.register(app, csrf_exempt=blueprints)  # the pages; CSRF on their forms only
     errors.register(app)
-    edge.register(app)
     # Built once, from every route's declaration: a route served but not declared fails here.
     app.extensions["smsgate.openapi"] = openapi.document(app)
     if runtime.settings.dry_run:

@@ -87,6 +87,7 @@ def sign_in(
         _matches(_DECOY, password[:MAX_PASSWORD])
         return Attempt(Outcome.WRONG)
     if user.disabled_at is not None:
+        _matches(_DECOY, password)  # answered as a wrong password, in the same time
         return Attempt(Outcome.DISABLED, user)
     if user.locked_until is not None and user.locked_until > now:
         # Not even checked: a right guess during the lock-out is not told it was right.

@@ -7,7 +7,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from gateway.domain.phone import InvalidPhone
 from gateway.services import Problem
@@ -41,7 +41,12 @@ def _for_a_person() -> bool:
 
 def _page(exc: HTTPException) -> Response:
     status = exc.code or 500
-    titles = {404: "Page not found", 405: "Not allowed here", 413: "Too large"}
+    titles = {
+        404: "Page not found",
+        405: "Not allowed here",
+        413: "Too large",
+        500: "Something went wrong",
+    }
     body = render_template(
         "console/error.html",
         title=titles.get(status, exc.name or "Error"),
@@ -87,4 +92,6 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unexpected error")
+        if _for_a_person():
+            return _page(InternalServerError("Something went wrong; it has been logged."))
         return error(500, "internal", "an unexpected error occurred; it has been logged")

@@ -140,6 +140,15 @@ def test_reading_the_ledger_is_in_the_access_log_with_the_numbers_shown(
     assert reads(runtime, "console.ledger") == [("user:auditor", False, [PATIENT, OTHER])]
 
 
+@pytest.mark.parametrize("path", ["/ledger", "/ledger/export", "/access-log"])
+def test_a_date_past_year_9000_is_said_under_its_field_not_a_500(
+    as_role: Client, path: str
+) -> None:
+    answer = as_role("auditor").get(f"{path}?format=csv&since=0001-01-01&until=9999-12-31")
+    assert answer.status_code == 422
+    assert "a date between 1970 and 9000" in page_text(answer)
+
+
 def test_a_wrong_filter_is_said_under_its_field(as_role: Client, stop: None) -> None:
     answer = as_role("auditor").get("/ledger?number=12345&since=yesterday&category=promos")
     assert answer.status_code == 422

@@ -254,6 +254,8 @@ def test_a_clinic_time_is_read_in_the_clinics_zone_and_shown_in_utc(
         ("2027-03-14", "02:30", "the clocks skip that hour"),
         ("2026-11-23", "09:00", "That time has passed"),
         ("", "09:00", "Give both a date and a time"),
+        ("9999-12-31", "23:59", "between 1970 and 9000"),
+        ("2026-11-25", "10:00+05:00", "without an offset"),
     ],
 )
 def test_a_time_that_cannot_be_used_is_named_next_to_the_field(
@@ -528,3 +530,10 @@ def test_the_pages_are_not_in_the_api_document(client: FlaskClient) -> None:
     paths = client.get("/openapi.json").get_json()["paths"]
     assert not {"/send", "/numbers", "/messages", "/reviews"} & set(paths)
     assert CLINIC  # the shipped sender carries both categories in these tests
+
+
+@pytest.mark.parametrize("query", ["page=%C2%B2", "resolved=%C2%B2", "page=99999999999999999999"])
+def test_the_review_queue_reads_a_strange_page_number_as_the_first(
+    desk: Callable[[str], Desk], query: str
+) -> None:
+    assert "Reviews" in desk("front_desk").text(f"/reviews?{query}")

@@ -147,7 +147,47 @@ def test_a_disabled_user_is_signed_out_and_kept_out(client: FlaskClient, runtime
     with transaction(runtime.sessions) as session:
         staff.disable(session, "maria", runtime.clock())
     assert client.get("/").status_code == 302
-    assert sign_in(client).status_code == 403
+    kept_out = sign_in(client)  # read as a wrong password: the page never confirms a name
+    assert kept_out.status_code == 401
+    assert "Wrong name or password." in kept_out.get_data(as_text=True)
+
+
+def test_a_busy_session_still_ends_after_twelve_hours(
+    client: FlaskClient, runtime: Runtime, clock: Clock
+) -> None:
+    make_user(runtime)
+    sign_in(client)
+    for _ in range(12 * 60 // 25):  # a page every 25 minutes: never idle
+        clock.advance(minutes=25)
+        assert client.get("/").status_code == 200
+    clock.advance(minutes=25)
+    assert client.get("/").status_code == 302
+
+
+def test_a_nul_in_a_page_form_is_refused_before_it_reaches_the_database(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    make_user(runtime)
+    answer = client.post(
+        "/sign-in", data={"name": "maria\x00", "password": PASSWORD, "csrf_token": csrf(client)}
+    )
+    assert answer.status_code == 400 and "NUL" in answer.get_data(as_text=True)
+    assert client.get("/ledger?number=%00", headers={"Accept": "text/html"}).status_code in (
+        302,  # not signed in: the sign-in page first
+        400,
+    )
+
+
+def test_an_unexpected_error_on_a_page_is_a_page(client: FlaskClient, runtime: Runtime) -> None:
+    app = client.application
+
+    @app.get("/boom-for-test")
+    def _boom() -> str:
+        raise RuntimeError("boom")
+
+    answer = client.get("/boom-for-test", headers={"Accept": "text/html"})
+    assert answer.status_code == 500 and answer.mimetype == "text/html"
+    assert "Something went wrong" in answer.get_data(as_text=True)
 
 
 def test_passwords_are_stored_as_argon2id_hashes(runtime: Runtime) -> None:

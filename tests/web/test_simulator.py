@@ -151,6 +151,7 @@ def test_a_text_without_its_csrf_token_is_refused(dev: Runtime, client) -> None:
     ("change", "said"),
     [
         ({"patient": "12"}, "not a valid phone number"),
+        ({"patient": "+12128675309"}, "not a fictional 555-0100"),  # a real-looking number
         ({"clinic": "+12015550199"}, "clinic&#39;s numbers"),
         ({"body": "   "}, "Type a text"),
         ({"body": "x" * 1601}, "at most 1600 characters"),
@@ -161,6 +162,9 @@ def test_a_text_the_simulator_cannot_send_is_named(dev: Runtime, client, change,
     answer = client.post("/simulator/send", data={**form, **change})
     assert answer.status_code == 422 and said in answer.get_data(as_text=True)
     assert texts(dev) == []
+    with transaction(dev.sessions) as session:  # the phone shown again is a logged read
+        actions = session.execute(select(AccessLog.action)).scalars().all()
+    assert actions[-1] == "simulator.conversation"
 
 
 def test_a_typed_number_opens_its_own_conversation(dev: Runtime, client) -> None:

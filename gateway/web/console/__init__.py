@@ -46,7 +46,6 @@ BLUEPRINTS = (
 )
 PAGE_BLUEPRINTS = frozenset(bp.name for bp in BLUEPRINTS) | {"console"}
 SECRET_FILE = Path("var/secret_key")
-SESSION_HOURS = 12  # a clinic's longest shift; idle sessions end far sooner
 
 
 class _Cookies(SecureCookieSessionInterface):
@@ -65,7 +64,7 @@ def register(app: Flask, csrf_exempt: tuple[Any, ...]) -> None:
         SESSION_COOKIE_NAME="smsgate_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
+        PERMANENT_SESSION_LIFETIME=pages.MAX_SESSION,  # the cookie; signed_in() ends it too
         # The token is bound to the session, which ends on sign-out or when idle.
         WTF_CSRF_TIME_LIMIT=None,
         # Every answer says Referrer-Policy: no-referrer, so the https Referer check would
@@ -91,6 +90,24 @@ def register(app: Flask, csrf_exempt: tuple[Any, ...]) -> None:
         navigation=pages.navigation,
         clinic_zone=settings.clinic_timezone,
     )
+
+    def _no_nul() -> tuple[str, int] | None:
+        """A NUL in a page's query or form is refused here, as the API refuses it: PostgreSQL
+        cannot store it, and no person types one. (Per blueprint, so it runs after the
+        app-wide body bound in edge.py.)"""
+        values = [*request.args.values(), *(request.form.values() if request.form else ())]
+        if any("\x00" in value for value in values):
+            return pages.render(
+                "console/error.html",
+                400,
+                title="That cannot be read",
+                message="A field held a character no text may contain (NUL). "
+                "Go back and type it again.",
+            )
+        return None
+
+    for blueprint in BLUEPRINTS:
+        app.before_request_funcs.setdefault(blueprint.name, []).append(_no_nul)
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> tuple[str, int]:

@@ -100,6 +100,10 @@ def clinic_time(day: str, time: str, zone: ZoneInfo) -> dt.datetime:
         time_part = dt.time.fromisoformat(time.strip())
     except ValueError:
         raise ValueError("Write the date as YYYY-MM-DD and the time as HH:MM.") from None
+    if time_part.tzinfo is not None:
+        raise ValueError(f"Write the time without an offset: it is read as {zone.key} time.")
+    if not 1970 <= date_part.year <= 9000:
+        raise ValueError("Give a date between 1970 and 9000.")
     local = dt.datetime.combine(date_part, time_part.replace(tzinfo=None), tzinfo=zone)
     utc = local.astimezone(dt.UTC)
     if utc.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):

@@ -35,8 +35,8 @@ def dashboard() -> tuple[str, int]:
         outcomes=outcomes,
         queue=queue,
         window=figures.DAYS,
-        queue_url=url_for("reviews.queue")
-        if "reviews.queue" in current_app.view_functions
+        queue_url=url_for("review_pages.queue")
+        if "review_pages.queue" in current_app.view_functions
         else None,
         days_chart=charts.day_columns(
             "consent-days",

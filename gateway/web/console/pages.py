@@ -21,6 +21,7 @@ from gateway.web.console.nav import ENTRIES
 from gateway.web.context import runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
+MAX_SESSION = dt.timedelta(hours=12)  # a clinic's longest shift, however busy the session
 
 
 def page(*roles: str) -> Callable[[F], F]:
@@ -55,7 +56,7 @@ def signed_in() -> Actor | None:
         signed_in_at, last_seen = dt.datetime.fromisoformat(since), dt.datetime.fromisoformat(seen)
     except ValueError:
         return None
-    if now - last_seen > idle:
+    if now - last_seen > idle or now - signed_in_at > MAX_SESSION:
         session.clear()
         return None
     with transaction(rt.sessions) as db:

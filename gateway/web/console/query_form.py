@@ -13,6 +13,7 @@ from gateway.domain.phone import InvalidPhone, Phone
 from gateway.web import params
 from gateway.web.errors import FieldError
 
+FIRST_YEAR, LAST_YEAR = 1970, 9000  # the API's bounds for a timestamp
 MAX_VALUE = 200  # longer than any number, name or cursor a form sends
 
 
@@ -50,10 +51,15 @@ class QueryForm:
         if not given:
             return None
         try:
-            return dt.date.fromisoformat(given)
+            day = dt.date.fromisoformat(given)
         except ValueError:
             self.errors[name] = "a date like 2026-11-24"
             return None
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            # Year 1 or 9999 would overflow when turned into a UTC instant.
+            self.errors[name] = f"a date between {FIRST_YEAR} and {LAST_YEAR}"
+            return None
+        return day
 
     def days(self, zone: ZoneInfo) -> tuple[dt.datetime | None, dt.datetime | None]:
         """`since` and `until` as clinic days, both included: from the first day's midnight

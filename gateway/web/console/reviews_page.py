@@ -76,7 +76,7 @@ def _shown(
     rt = runtime()
     which = "resolved" if request.args.get("status") == "resolved" else "open"
     number = request.args.get("page", "1")
-    at = max(1, min(int(number), 10_000)) if number.isdigit() else 1
+    at = max(1, min(int(number), 10_000)) if _whole(number) else 1
 
     def read() -> list[records.Queued]:
         with transaction(rt.sessions) as session:
@@ -100,7 +100,12 @@ def _shown(
         failed=failed,
         errors=errors or Errors(),
         posted=posted or {},
-        resolved=int(resolved) if resolved.isdigit() else None,
+        resolved=int(resolved) if _whole(resolved) else None,
         may_resolve=g.actor.role in WRITE_CONSENT,
         resolutions=RESOLUTIONS,
     )
+
+
+def _whole(text: str) -> bool:
+    """ASCII digits only, and few of them ("²".isdigit() is true; int("²") is not)."""
+    return text.isascii() and text.isdecimal() and len(text) <= 9

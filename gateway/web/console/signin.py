@@ -54,12 +54,11 @@ def sign_in_post() -> tuple[str, int] | Response:
         if attempt.outcome is staff.Outcome.SIGNED_IN and user is not None:
             start_session(user, now)
             return redirect_to_next()
-    if attempt.outcome is staff.Outcome.WRONG:
+    if attempt.outcome in (staff.Outcome.WRONG, staff.Outcome.DISABLED):
+        # A disabled account reads as a wrong password: the page never confirms a name.
         counter.failed(address)
         log.warning("console sign-in failed from %s", address)
         return _form(name, "Wrong name or password.", 401)
-    if attempt.outcome is staff.Outcome.DISABLED:
-        return _form(name, "This account is disabled. Ask an administrator.", 403)
     until = attempt.locked_until or now
     minutes = max(1, round((until - now).total_seconds() / 60))
     return _form(

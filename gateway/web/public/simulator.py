@@ -7,6 +7,7 @@ It is the patient's phone, so nobody signs in; its reads are in the access log u
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ bp = Blueprint("simulator", __name__)
 ACTOR = Actor("simulator", "dev", kind="dev")  # "dev:simulator" in the access log
 # Fictional numbers (555-0100..0199 are reserved for fiction), in four states whose quiet
 # hours differ: New Jersey, Florida, Oklahoma, Washington.
+FICTIONAL = re.compile(r"\+1[2-9][0-9]{2}55501[0-9]{2}")
 PATIENTS = ("+12015550123", "+13055550142", "+14055550150", "+12065550142")
 MAX_TEXT = 1600  # Twilio's longest text
 INBOUND = "/twilio/inbound"
@@ -79,7 +81,13 @@ def _phones(patient: str | None, clinic: str | None) -> Phones:
 
 
 def _parse(text: str) -> str:
-    return Phone.parse(text, runtime().settings.default_region).e164
+    """Only a made-up patient: 555-0100..0199 in any North American area code. A dev server
+    reached through a tunnel must not let a stranger forge a real patient's STOP or read a
+    real number's texts."""
+    number = Phone.parse(text, runtime().settings.default_region).e164
+    if not FICTIONAL.fullmatch(number):
+        raise InvalidPhone("not a fictional 555-0100…0199 number (the simulator texts as those)")
+    return number
 
 
 @bp.get("/simulator")
@@ -168,7 +176,12 @@ def _text_the_clinic(patient: str, clinic: str, body: str) -> Any:
 
 
 def _refuse(phones: Phones, body: str, problem: str) -> tuple[str, int]:
-    return _page(phones, body=body, problem=problem, status=422)
+    """The phone again, with the problem: it shows the conversation, so it is a logged read."""
+
+    def show() -> tuple[str, int]:
+        return _page(phones, body=body, problem=problem, status=422)
+
+    return audited("simulator.conversation")(show)()
 
 
 def _page(phones: Phones, status: int = 200, **extra: Any) -> tuple[str, int]:

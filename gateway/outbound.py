@@ -404,11 +404,33 @@ def record_status(
     status = TWILIO_STATES.get(twilio_status)
     if msg is None or status is None:
         return msg
+    # A Messaging Service reports the carrier's block in the callback, not when it takes the
+    # message: the same revoke as the synchronous 21610, once per message (a repeated
+    # callback, even after the patient's START, revokes nothing again).
+    blocked = (
+        error_code == CARRIER_BLOCK and rules is not None and not _blocked_before(session, msg)
+    )
+    msg.sender = msg.sender or (sender if blocked else None)
+    if blocked and rules is not None and msg.sender:
+        _carrier_block(session, rules, msg, now)
     if RANK[status] > RANK.get(msg.status, 0) or msg.status in ("unknown", "sending"):
         msg.status, msg.updated_at = status, now
-        _record(session, msg, now, f"callback:{twilio_status}", error_code)
-        session.flush()
+    elif not blocked:
+        return msg
+    # The attempt records the callback, and with its 21610 marks the block as done.
+    _record(session, msg, now, f"callback:{twilio_status}", error_code)
+    session.flush()
     return msg
+
+
+def _blocked_before(session: Session, msg: OutboundMessage) -> bool:
+    """Whether this message's carrier block (21610) is already on record."""
+    found = session.execute(
+        select(SendAttempt.id).where(
+            SendAttempt.message_id == msg.id, SendAttempt.error_code == CARRIER_BLOCK
+        )
+    ).first()
+    return found is not None
 
 
 def _by_sid(session: Session, sid: str) -> OutboundMessage | None:

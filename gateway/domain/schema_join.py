@@ -75,6 +75,12 @@ def _disclosures(
                 continue
             versions[language] = text
         found[str(name)] = versions
+    if found and all(categories[name].requires_grant for name in found):
+        reader.error(
+            path,
+            "name a category that needs no grant (transactional): entering the number on "
+            "the form agrees to it, and the confirmation text is one of its messages",
+        )
     return found
 
 

@@ -20,7 +20,8 @@ WORDS: dict[str, dict[str, str]] = {
         "submit": "Sign up",
         "honeypot": "Leave this field empty",
         "done_title": "Thank you",
-        "done_text": "We are texting {number} now to confirm.",
+        "done_text": "We are texting the number ending in {number} now to confirm.",
+        "done_text_plain": "We are texting you now to confirm.",
         "done_pending": "To also get {labels}, reply YES to that text within {hours} hours.",
         "done_stop": "Reply STOP at any time to opt out, HELP for help.",
         "bad_number": "Enter a mobile phone number we can text, for example (201) 555-0123.",
@@ -49,7 +50,9 @@ WORDS: dict[str, dict[str, str]] = {
         "submit": "Inscribirme",
         "honeypot": "Deje este campo vacío",
         "done_title": "Gracias",
-        "done_text": "Le estamos enviando un texto al {number} para confirmar.",
+        "done_text": "Le estamos enviando un texto al número que termina en {number} para "
+        "confirmar.",
+        "done_text_plain": "Le estamos enviando un texto para confirmar.",
         "done_pending": "Para recibir también {labels}, responda SI a ese texto en las "
         "próximas {hours} horas.",
         "done_stop": "Responda PARAR en cualquier momento para salir, AYUDA para ayuda.",

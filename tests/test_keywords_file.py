@@ -413,6 +413,7 @@ def test_double_opt_in_defaults_to_marketing(tmp_path: Path) -> None:
         ),
         (("[marketing]", "[transactional]"), 28, "join.double_opt_in.0", "needs no grant"),
         (("pending_hours: 48", "pending_hours: 0"), 29, "join.pending_hours", "at least 1"),
+        (("    transactional: {en: care-1}\n", ""), 25, "join.disclosures", "needs no grant"),
         (
             ("{categories}. Reply", "{category}. Reply"),
             32,

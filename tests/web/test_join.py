@@ -17,9 +17,10 @@ from sqlalchemy import select
 from gateway import ledger
 from gateway.db import transaction
 from gateway.domain.consent import Status
+from gateway.domain.keywords import KeywordRules
 from gateway.models import ConsentEventRow, OptInRequest, OutboundMessage
 from gateway.runtime import Runtime
-from tests.conftest import CLINIC, PATIENT, Clock, Phone
+from tests.conftest import CLINIC, PATIENT, Clock, Phone, with_rules
 
 UA = "Mozilla/5.0 (test) Chromium"
 
@@ -266,3 +267,31 @@ def test_without_a_join_section_the_form_is_not_there(
 ) -> None:
     runtime.rules = replace(runtime.rules, join=None)
     assert client.get(path).status_code == 404
+
+
+def test_a_spanish_form_is_confirmed_in_spanish_and_so_is_the_yes(
+    client: FlaskClient, runtime: Runtime, phone: Phone
+) -> None:
+    join(client, marketing=True, query="?lang=es")
+    [confirmation] = outbox(runtime)
+    assert confirmation.body is not None
+    assert "Responda SI para mensajes promocionales" in confirmation.body
+    [care] = events(runtime)
+    assert care.evidence["disclosure_version"] == "care-2026-01-es"
+    assert "Ahora recibira mensajes promocionales" in phone.text("SI").get_data(as_text=True)
+    assert events(runtime)[-1].evidence["disclosure_version"] == "mkt-2026-01-es"
+
+
+def test_without_double_opt_in_a_ticked_box_is_a_web_form_grant_at_once(
+    client: FlaskClient, runtime: Runtime, rules: KeywordRules
+) -> None:
+    join_section = {**rules.raw["join"], "double_opt_in": []}
+    with_rules(runtime, rules, join=join_section)
+    join(client, marketing=True)
+    care, marketing = events(runtime)
+    assert care.category == "transactional"
+    assert (marketing.category, marketing.source) == ("marketing", "web_form")
+    assert marketing.evidence["disclosure_version"] == "mkt-2026-01"
+    assert status(runtime, "marketing") is Status.GRANTED
+    [confirmation] = outbox(runtime)
+    assert confirmation.body is not None and "YES" not in confirmation.body

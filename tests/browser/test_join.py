@@ -103,3 +103,18 @@ def test_the_form_by_keyboard_alone(browser_page: Any, live: Live) -> None:
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert page.get_by_role("heading", name="Thank you").is_visible()
+
+
+def test_the_embed_is_the_bare_form_and_keeps_its_frame_after_sending(
+    browser_page: Any, live: Live, shot: Callable[..., Any]
+) -> None:
+    page = browser_page
+    page.goto("/join?embed=1")
+    assert page.locator("body.embed").count() == 1
+    assert page.get_by_role("link", name="Español").count() == 0  # the clinic's page chooses
+    shot(page, "join-embed")
+    page.get_by_label("Mobile phone number").fill("(405) 555-0150")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign up").click()
+    assert "embed=1" in page.url
+    assert page.get_by_role("heading", name="Thank you").is_visible()

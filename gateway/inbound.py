@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway import ledger
+from gateway import ledger, opt_in
 from gateway.domain.calendar import add_business_days
 from gateway.domain.consent import Action, Event, Source, Status, may_send, restorable
 from gateway.domain.keywords import (
@@ -74,8 +74,12 @@ def handle(
         row.answer, row.answer_to = found.answer, asked.message_id
     ledger.lock_number(session, sender, now)
     changed = _apply(session, rules, row, found, categories, now)
+    confirmed = None
+    if found.intent is Intent.OPT_IN:  # a YES may confirm a web form's double opt-in
+        confirmed = opt_in.confirm(session, rules, row, tuple(e.category for e in changed), now)
+        changed += confirmed.events if confirmed else ()
     row.event_ids = [e.id for e in changed]
-    row.reply = _reply(session, rules, row, found, changed, now)
+    row.reply = _reply(session, rules, row, found, changed, now, confirmed)
     if row.reply and message.received_at is not None:
         row.reply = None
         _add_note(row, "late: no automatic reply was sent")
@@ -264,6 +268,7 @@ def _reply(
     found: Classification,
     changed: list[Event],
     now: dt.datetime,
+    confirmed: opt_in.Confirmed | None = None,
 ) -> str | None:
     if found.intent is Intent.OPT_IN and not changed:
         return None  # "YES" to a reminder is not an opt-in, and gets no opt-in confirmation
@@ -272,8 +277,12 @@ def _reply(
         for name, rule in rules.categories.items()
         if may_send(ledger.current_status(session, row.from_number, name), rule.requires_grant)
     )
-    text = compose_reply(
-        rules, found.language, found.intent, tuple(e.category for e in changed), continuing
+    text = (
+        opt_in.confirmed_text(rules, confirmed)
+        if confirmed is not None
+        else compose_reply(
+            rules, found.language, found.intent, tuple(e.category for e in changed), continuing
+        )
     )
     if text is None:
         return None

@@ -211,3 +211,24 @@ class Erasure(Base):
     actor: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(String(20))  # patient_request | retention
     counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class OptInRequest(Base):
+    """A category a web form asked for that waits for the patient's YES by text (double
+    opt-in, SPEC §10): until then nothing is granted, so a stranger's typing sends no offers."""
+
+    __tablename__ = "opt_in_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(40))
+    form_event_id: Mapped[int] = mapped_column(ForeignKey("consent_events.id"))
+    # What the form showed for this category: the grant after YES names the same words.
+    disclosure_version: Mapped[str] = mapped_column(String(100))
+    disclosure_sha256: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    confirmed_event_id: Mapped[int | None] = mapped_column(ForeignKey("consent_events.id"))
+
+    # The webhook's one extra read for a YES: this number's open requests, newest first.
+    __table_args__ = (Index("ix_opt_in_requests_number_expires", "number", "expires_at"),)

@@ -52,6 +52,13 @@ class Settings:
     clinic_timezone: str = "America/New_York"
     lockout_minutes: int = 15
     session_idle_minutes: int = 30
+    # The hosted opt-in form /join (SPEC §10): submissions per client address and per phone
+    # number in a fixed window (429 past them: each accepted form texts the number), and the
+    # origins allowed to show it in an iframe (none: no site may frame it).
+    join_limit_per_ip: int = 10
+    join_limit_per_number: int = 3
+    join_limit_window_minutes: int = 60
+    join_frame_ancestors: tuple[str, ...] = ()
     # Set by `smsgate dev` only, never from the environment: the patient simulator is served,
     # and webhooks are checked with the development token when TWILIO_AUTH_TOKEN is unset.
     dev_mode: bool = False
@@ -90,6 +97,10 @@ class Settings:
             clinic_timezone=_zone(values),
             lockout_minutes=_count(values, "LOCKOUT_MINUTES", 15, 1, "minutes"),
             session_idle_minutes=_count(values, "SESSION_IDLE_MINUTES", 30, 1, "minutes"),
+            join_limit_per_ip=_count(values, "JOIN_LIMIT_PER_IP", 10, 1, "forms"),
+            join_limit_per_number=_count(values, "JOIN_LIMIT_PER_NUMBER", 3, 1, "forms"),
+            join_limit_window_minutes=_count(values, "JOIN_LIMIT_WINDOW_MINUTES", 60, 1, "minutes"),
+            join_frame_ancestors=_origins(values, "JOIN_FRAME_ANCESTORS"),
         )
         settings.check_credentials()
         return settings
@@ -171,3 +182,17 @@ def _count(values: Mapping[str, str], name: str, default: int, minimum: int, wha
             f"{name} must be a whole number of {what} ({minimum} or more), got {raw!r}"
         )
     return int(raw)
+
+
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|https://\*\.[a-z0-9.-]+", re.IGNORECASE)
+
+
+def _origins(values: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Origins (scheme://host[:port], or https://*.domain) separated by spaces or commas."""
+    found = tuple(o for o in re.split(r"[\s,]+", values.get(name, "")) if o)
+    for origin in found:
+        if not _ORIGIN.fullmatch(origin):
+            raise SettingsError(
+                f"{name} must list origins like https://www.clinic.example, got {origin!r}"
+            )
+    return found

@@ -343,3 +343,106 @@ def test_run_classify_without_a_number_counts_every_category() -> None:
     row = json.loads(out.getvalue())
     assert row["categories"] == ["marketing", "transactional"]
     assert row["intent"] == Intent.OPT_OUT
+
+
+# --- join: the hosted opt-in form ----------------------------------------------------------
+
+JOIN = """\
+disclosures:
+  care-1: By entering your number you agree to care texts.
+  mkt-1: By checking this box I agree to offers.
+join:
+  disclosures:
+    transactional: {en: care-1}
+    marketing: {en: mkt-1}
+  double_opt_in: [marketing]
+  pending_hours: 48
+  texts:
+    en:
+      confirmation: "{program}: you get {categories}. Reply STOP to opt out."
+      confirmation_pending: "{program}: reply YES for {pending}."
+      confirmed: "{program}: you now get {categories}."
+"""
+
+
+def test_the_shipped_form_shows_a_disclosure_per_category_and_language() -> None:
+    from gateway.domain.join_form import form_disclosure
+
+    rules = load_rules(SHIPPED)
+    assert rules.join is not None
+    assert rules.join.double_opt_in == ("marketing",)
+    care = form_disclosure(rules.join, rules.disclosures, "transactional", "es", "en")
+    offers = form_disclosure(rules.join, rules.disclosures, "marketing", "fr", "en")
+    assert care is not None and care.version == "care-2026-01-es"
+    assert care.text.startswith("Al ingresar su número")
+    assert offers is not None and offers.version == "mkt-2026-01"  # French: the default language
+    assert len(offers.sha256) == 64
+
+
+def test_the_join_section_is_read(tmp_path: Path) -> None:
+    rules = load_rules(write(tmp_path, MINIMAL + JOIN))
+    assert rules.join is not None
+    assert rules.join.pending_hours == 48
+    assert rules.join.disclosures["marketing"] == {"en": "mkt-1"}
+
+
+def test_without_a_join_section_the_form_is_not_offered(tmp_path: Path) -> None:
+    assert load_rules(write(tmp_path, MINIMAL)).join is None
+
+
+def test_double_opt_in_defaults_to_marketing(tmp_path: Path) -> None:
+    text = MINIMAL + JOIN.replace("  double_opt_in: [marketing]\n", "")
+    join = load_rules(write(tmp_path, text)).join
+    assert join is not None and join.double_opt_in == ("marketing",)
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "key", "says"),
+    [
+        (
+            ("{en: mkt-1}", "{en: mkt-9}"),
+            27,
+            "join.disclosures.marketing.en",
+            "'mkt-9' is not under",
+        ),
+        (
+            ("marketing: {en: mkt-1}", "promos: {en: mkt-1}"),
+            27,
+            "join.disclosures.promos",
+            "unknown category",
+        ),
+        (("[marketing]", "[transactional]"), 28, "join.double_opt_in.0", "needs no grant"),
+        (("pending_hours: 48", "pending_hours: 0"), 29, "join.pending_hours", "at least 1"),
+        (("    transactional: {en: care-1}\n", ""), 25, "join.disclosures", "needs no grant"),
+        (
+            ("{categories}. Reply", "{category}. Reply"),
+            32,
+            "join.texts.en.confirmation",
+            "unknown placeholder category",
+        ),
+        (
+            ('      confirmed: "{program}: you now get {categories}."\n', ""),
+            31,
+            "join.texts.en",
+            "missing required key 'confirmed'",
+        ),
+    ],
+)
+def test_a_bad_join_section_names_key_and_line(
+    tmp_path: Path, change: tuple[str, str], line: int, key: str, says: str
+) -> None:
+    problems = problems_of(write(tmp_path, MINIMAL + JOIN.replace(*change)))
+    expected = f"keywords.yml:{line}: {key}: "
+    assert any(expected in p and says in p for p in problems), "\n".join(problems)
+
+
+def test_the_join_texts_name_the_program_and_the_categories() -> None:
+    from gateway.domain.replies import join_text
+
+    rules = load_rules(SHIPPED)
+    text = join_text(rules, "en", "confirmation_pending", ["transactional"], ["marketing"])
+    assert text.startswith("Riverside Family Clinic: ")
+    assert "Reply YES for promotional messages" in text
+    assert "Msg & data rates may apply" in text and "STOP" in text and "HELP" in text
+    spanish = join_text(rules, "es", "confirmation", ["transactional"], [])
+    assert "recordatorios de citas" in spanish

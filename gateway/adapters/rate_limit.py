@@ -41,8 +41,14 @@ class FailureCounter:
         limit: int,
         clock: Callable[[], dt.datetime],
         monotonic: Callable[[], float] = time.monotonic,
+        *,
+        window: int = WINDOW,
+        prefix: str = PREFIX,
     ) -> None:
+        """`limit` per key in fixed windows of `window` seconds, counted under `prefix`."""
         self.redis = connection
+        self.window = window
+        self.prefix = prefix
         self.limit = limit
         self.clock = clock
         self.monotonic = monotonic
@@ -64,8 +70,8 @@ class FailureCounter:
     def _window(self) -> tuple[int, int]:
         """The current window's number and the whole seconds left in it (1 or more)."""
         now = self.clock().timestamp()
-        window = int(now // WINDOW)
-        return window, max(1, int((window + 1) * WINDOW - now + 0.999))
+        window = int(now // self.window)
+        return window, max(1, int((window + 1) * self.window - now + 0.999))
 
     def _use_redis(self) -> Redis | None:
         if self.redis is None or self.monotonic() < self._redis_down_until:
@@ -75,8 +81,8 @@ class FailureCounter:
     def _redis_failed(self, exc: Exception) -> None:
         if self.monotonic() >= self._redis_down_until:
             log.warning(
-                "Redis unavailable for the authentication-failure counter (%s); counting in "
-                "this process for %ds",
+                "Redis unavailable for the %s counter (%s); counting in this process for %ds",
+                self.prefix,
                 type(exc).__name__,
                 RETRY_REDIS_AFTER,
             )
@@ -86,7 +92,7 @@ class FailureCounter:
         redis = self._use_redis()
         if redis is not None:
             try:
-                value = redis.get(f"{PREFIX}{key}:{window}")
+                value = redis.get(f"{self.prefix}{key}:{window}")
                 return max(int(value or 0), self._local_count(key, window))
             except (RedisError, OSError, ValueError) as exc:
                 self._redis_failed(exc)
@@ -96,11 +102,11 @@ class FailureCounter:
         local = self._local_incr(key, window)
         redis = self._use_redis()
         if redis is not None:
-            name = f"{PREFIX}{key}:{window}"
+            name = f"{self.prefix}{key}:{window}"
             try:
                 pipe = redis.pipeline(transaction=False)
                 pipe.incr(name)
-                pipe.expire(name, WINDOW * 2)
+                pipe.expire(name, self.window * 2)
                 count, _ = pipe.execute()
                 return max(int(count), local)
             except (RedisError, OSError, ValueError) as exc:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.domain.join_form import JoinRules
 from gateway.domain.keyword_index import KeywordIndex, lower_case
 from gateway.domain.rules import (
     CategoryRule,
@@ -52,6 +53,7 @@ class KeywordRules:
     frequency_caps: Mapping[str, tuple[FrequencyCap, ...]] = field(default_factory=dict)
     phi_fields: frozenset[str] = frozenset()
     templates: Mapping[str, Template] = field(default_factory=dict)
+    join: JoinRules | None = None  # the hosted opt-in form; None: not offered
     warnings: tuple[Problem, ...] = ()
     _index: KeywordIndex = field(init=False, repr=False, compare=False)
 

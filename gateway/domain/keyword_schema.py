@@ -14,6 +14,7 @@ from gateway.domain.fuzzy import dictionary_words
 from gateway.domain.keyword_rules import KeywordRules
 from gateway.domain.normalise import plain
 from gateway.domain.rules import Intent, KeyPath, KeywordsError
+from gateway.domain.schema_join import read_join, warn_long_join_texts
 from gateway.domain.schema_patterns import keyword_alternation, read_text_rules
 from gateway.domain.schema_reader import LANGUAGE, Reader, describe
 from gateway.domain.schema_reading import read_reactions, read_vocabularies
@@ -51,6 +52,7 @@ TOP_KEYS = (
     "answer_window_hours",
     "replies",
     "disclosures",
+    "join",
     "quiet_hours",
     "state_windows",
     "frequency_caps",
@@ -74,6 +76,7 @@ def read_rules(
     min_length = reader.integer(fuzzy.get("min_length", 4), ("fuzzy", "min_length"), 3, 4)
     replies = read_replies(reader, top.get("replies"), languages)
     phi_fields = frozenset(reader.texts(top.get("phi_fields"), ("phi_fields",)))
+    disclosures = _disclosures(reader, top.get("disclosures"))
     rules = KeywordRules(
         program_name=program.name,
         categories=categories,
@@ -81,7 +84,7 @@ def read_rules(
         languages=languages,
         revoke_all_from=_revoke_all_from(reader, top.get("revoke_all_from")),
         reply_cap_per_hour=_reply_cap(reader, top.get("reply_cap_per_hour", 5)),
-        disclosures=_disclosures(reader, top.get("disclosures")),
+        disclosures=disclosures,
         raw=dict(top),
         program=program,
         keyword_groups=groups,
@@ -110,8 +113,10 @@ def read_rules(
         frequency_caps=read_frequency_caps(reader, top.get("frequency_caps"), categories),
         phi_fields=phi_fields,
         templates=read_templates(reader, top.get("templates"), categories, phi_fields),
+        join=read_join(reader, top.get("join"), languages, categories, disclosures),
     )
     warn_long_replies(reader, rules)
+    warn_long_join_texts(reader, rules)
     _refuse_opt_out_answers(reader, rules)
     if reader.failed:
         raise KeywordsError(reader.problems)

@@ -11,10 +11,11 @@ The pieces live beside this module, one concern each: `rules` (the plain data), 
 """
 
 from gateway.domain.classify import classify
+from gateway.domain.join_form import Disclosure, JoinRules, form_disclosure
 from gateway.domain.keyword_rules import KeywordRules
 from gateway.domain.keyword_schema import REQUIRED_TOP_KEYS, TOP_KEYS
 from gateway.domain.normalise import folded, plain
-from gateway.domain.replies import compose_reply, scoped_categories
+from gateway.domain.replies import compose_reply, join_text, scoped_categories
 from gateway.domain.rules import (
     SCOPE_WORDS,
     CategoryRule,
@@ -48,8 +49,10 @@ __all__ = [
     "WEEKDAYS",
     "CategoryRule",
     "Classification",
+    "Disclosure",
     "FrequencyCap",
     "Intent",
+    "JoinRules",
     "KeyPath",
     "KeywordGroup",
     "KeywordRules",
@@ -65,6 +68,8 @@ __all__ = [
     "classify",
     "compose_reply",
     "folded",
+    "form_disclosure",
+    "join_text",
     "non_gsm7",
     "plain",
     "scoped_categories",

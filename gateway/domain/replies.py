@@ -84,3 +84,32 @@ def _join_labels(rules: KeywordRules, language: str, names: Sequence[str], conju
 def _label(rules: KeywordRules, name: str, language: str) -> str:
     category = rules.categories.get(name)
     return category.labels.get(language, name) if category is not None else name
+
+
+def join_text(
+    rules: KeywordRules,
+    language: str,
+    key: str,
+    categories: Sequence[str],
+    pending: Sequence[str],
+) -> str:
+    """A text after the hosted form (`join.texts`): `categories` are granted, `pending` wait for
+    the patient's YES. Empty when the file has no `join:`."""
+    if rules.join is None:
+        return ""
+    if language not in rules.join.texts:
+        language = rules.default_language
+    conjunction = rules.replies.get(language, {}).get("conjunction", "and")
+    return (
+        rules.join.texts.get(language, {})
+        .get(key, "")
+        .format_map(
+            {
+                "program": rules.program.name or rules.program_name,
+                "contact": rules.program.contact,
+                "frequency": rules.program.frequency.get(language, ""),
+                "categories": _join_labels(rules, language, categories, conjunction),
+                "pending": _join_labels(rules, language, pending, conjunction),
+            }
+        )
+    )

@@ -71,7 +71,8 @@ def register(app: Flask) -> None:
         headers["X-Request-Id"] = g.get("request_id", "")
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "no-referrer"
-        headers["X-Frame-Options"] = "DENY"
+        if not g.get("framing_allowed"):  # the opt-in form's embed names its own ancestors
+            headers["X-Frame-Options"] = "DENY"
         if not request.path.startswith("/docs/assets/"):
             headers["Cache-Control"] = "no-store"
         if "Content-Security-Policy" not in headers:

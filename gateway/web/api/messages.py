@@ -203,11 +203,11 @@ def queue_message(message: outbound.Request) -> OutboundMessage:
         with transaction(rt.sessions) as session:
             row, created = outbound.submit(session, rt.rules, message, rt.clock())
     if created:
-        _enqueue(row)
+        enqueue(row)
     return row
 
 
-def _enqueue(row: OutboundMessage) -> None:
+def enqueue(row: OutboundMessage) -> None:
     """After the commit (outbox): a Redis outage loses nothing, reconcile enqueues it later."""
     queue = runtime().queue
     if queue is None:

@@ -29,7 +29,7 @@ from gateway.web.console import (
     send_page,
     signin,
 )
-from gateway.web.public import simulator
+from gateway.web.public import join, simulator
 
 # Every page blueprint, registered by the app factory; PAGE_BLUEPRINTS are left out of the
 # API document (openapi.py) — they answer HTML, not JSON.
@@ -43,6 +43,7 @@ BLUEPRINTS = (
     auditor.bp,
     access_pages.bp,
     simulator.bp,
+    join.bp,
 )
 PAGE_BLUEPRINTS = frozenset(bp.name for bp in BLUEPRINTS) | {"console"}
 SECRET_FILE = Path("var/secret_key")
@@ -72,7 +73,9 @@ def register(app: Flask, csrf_exempt: tuple[Any, ...]) -> None:
         WTF_CSRF_SSL_STRICT=False,
     )
     app.session_interface = _Cookies()
-    app.jinja_loader = FileSystemLoader(Path(__file__).parent / "templates")
+    app.jinja_loader = FileSystemLoader(
+        [Path(__file__).parent / "templates", Path(__file__).parent.parent / "public" / "templates"]
+    )
     csrf = CSRFProtect(app)
     for blueprint in csrf_exempt:  # bearer tokens and Twilio's signature: no cookies there
         csrf.exempt(blueprint)

@@ -52,6 +52,11 @@ class Settings:
     clinic_timezone: str = "America/New_York"
     lockout_minutes: int = 15
     session_idle_minutes: int = 30
+    # Preferences by text (SPEC §10): the HELP reply ends with a signed link to the patient's
+    # preference page, valid this many days. Off by default: a link in a text is a new thing
+    # for a clinic's privacy notice to mention.
+    preference_links: bool = False
+    preference_link_days: int = 7
     # Set by `smsgate dev` only, never from the environment: the patient simulator is served,
     # and webhooks are checked with the development token when TWILIO_AUTH_TOKEN is unset.
     dev_mode: bool = False
@@ -90,6 +95,8 @@ class Settings:
             clinic_timezone=_zone(values),
             lockout_minutes=_count(values, "LOCKOUT_MINUTES", 15, 1, "minutes"),
             session_idle_minutes=_count(values, "SESSION_IDLE_MINUTES", 30, 1, "minutes"),
+            preference_links=_switch(values, "PREFERENCE_LINKS"),
+            preference_link_days=_days(values, "PREFERENCE_LINK_DAYS", 7),
         )
         settings.check_credentials()
         return settings
@@ -162,6 +169,13 @@ def _days(values: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SettingsError(f"{name} must be a whole number of days (1 or more), got {raw!r}")
     return int(raw)
+
+
+def _switch(values: Mapping[str, str], name: str) -> bool:
+    raw = values.get(name, "0").lower()
+    if raw not in ("0", "1", "true", "false"):
+        raise SettingsError(f"{name} must be 1 (on) or 0 (off), got {raw!r}")
+    return raw in ("1", "true")
 
 
 def _count(values: Mapping[str, str], name: str, default: int, minimum: int, what: str) -> int:

@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 
 from gateway import ledger, services
 from gateway.domain import preference_link
-from gateway.domain.consent import Action, Event, Source, may_send, status_of
+from gateway.domain.consent import (
+    SELF_SERVICE_REVOCATIONS,
+    Action,
+    Event,
+    Source,
+    Status,
+    may_send,
+    status_of,
+)
 from gateway.domain.join_form import Disclosure, form_disclosure
 from gateway.domain.keywords import KeywordRules
 from gateway.models import PreferenceLink
@@ -50,11 +58,12 @@ class Links:
 
 
 class LinkRefused(Exception):
-    """`forged`: not a link we made (404). `gone`: ours, but expired or revoked (410)."""
+    """`forged`: not a link we made (404). `gone`: ours, but expired or revoked (410); its
+    `language` is the one the link was sent in, to say so in."""
 
-    def __init__(self, kind: str, link: PreferenceLink | None = None) -> None:
+    def __init__(self, kind: str, language: str | None = None) -> None:
         super().__init__(kind)
-        self.kind, self.link = kind, link
+        self.kind, self.language = kind, language
 
 
 def open_link(session: Session, token: str, key: bytes, now: dt.datetime) -> PreferenceLink:
@@ -64,7 +73,7 @@ def open_link(session: Session, token: str, key: bytes, now: dt.datetime) -> Pre
     if link is None:
         raise LinkRefused("forged")
     if link.revoked_at is not None or now >= link.expires_at:
-        raise LinkRefused("gone", link)
+        raise LinkRefused("gone", link.language)
     return link
 
 
@@ -94,25 +103,35 @@ def open_links(session: Session, number: str, now: dt.datetime) -> list[Preferen
 @dataclass(frozen=True)
 class Choice:
     """One category as the page shows it. `disclosure`: what to agree to, word for word, to
-    start it again — only when it is not received and the hosted form offers it."""
+    start it again — only when it is not received and the hosted form offers it.
+    `stopped_by_text`: a STOP text (or the carrier's block) stopped it; the carrier keeps
+    holding our texts back until the patient texts START, whatever the ledger says."""
 
     category: str
     label: str
     receiving: bool
     disclosure: Disclosure | None
+    status: Status = Status.NONE
+    stopped_by_text: bool = False
 
 
 def choices(session: Session, rules: KeywordRules, number: str, language: str) -> list[Choice]:
     in_force = ledger.current(session, number)
     found = []
     for name, rule in rules.categories.items():
-        receiving = may_send(status_of(in_force.get(name)), rule.requires_grant)
+        event = in_force.get(name)
+        status = status_of(event)
+        receiving = may_send(status, rule.requires_grant)
         found.append(
             Choice(
                 category=name,
                 label=rule.labels.get(language) or rule.labels.get(rules.default_language, name),
                 receiving=receiving,
                 disclosure=None if receiving else disclosure_for(rules, name, language),
+                status=status,
+                stopped_by_text=status is Status.REVOKED
+                and event is not None
+                and event.source in SELF_SERVICE_REVOCATIONS,
             )
         )
     return found

@@ -105,7 +105,8 @@ def test_the_page_shows_what_the_number_receives_and_logs_the_read(on, phone, cl
     care = page.split("Appointment reminders and care messages")[1].split("</li>")[0]
     assert "You receive these." in care and "Stop appointment reminders" in care
     promos = page.split("Promotional messages")[1].split("</li>")[0]
-    assert "You do not receive these." in promos
+    assert "You do not receive these." in promos and "Receive promotional messages" in promos
+    assert "also text START" not in page  # no STOP was texted
     # The hosted form's disclosure, word for word, and a box nobody ticked for the patient.
     text = on.rules.disclosures["mkt-2026-01"]
     assert text in page.replace("&amp;", "&")
@@ -146,6 +147,7 @@ def test_ticking_the_box_starts_marketing_again_after_a_stop(on, phone, client, 
     path = _link(phone)
     page = client.get(path).get_data(as_text=True)
     assert "Start promotional messages again" in page
+    assert "also text START to our number" in page  # the carrier holds texts after a STOP
     form = {
         "csrf_token": _csrf(client, path),
         "category": "marketing",
@@ -247,3 +249,10 @@ def test_lang_and_the_browser_choose_the_pages_language(on, phone, client) -> No
     assert "Este enlace no funciona" in client.get("/p/nothing", headers=spanish).get_data(
         as_text=True
     )
+
+
+def test_an_expired_spanish_link_says_so_in_spanish(on, phone, client, clock: Clock) -> None:
+    path = _link(phone, "AYUDA")
+    clock.advance(days=8)
+    page = client.get(path).get_data(as_text=True)
+    assert "Este enlace ha vencido" in page and "Envíe AYUDA" in page

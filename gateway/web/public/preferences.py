@@ -78,21 +78,22 @@ def _open() -> Page | None:
         if refused.kind == "forged":
             failures().failed(address)
             return _refusal(404, "forged")
+        g.language = _language(refused.language)
         return _refusal(410, "gone")
     if _uses().failed(f"preference_link:{link.id}") > USES_PER_MINUTE:
         return _refusal(429, "busy")
-    g.link, g.language = link, _language(link)
+    g.link, g.language = link, _language(link.language)
     g.actor = Actor(str(link.id), "patient", kind="preference_link")
     return None
 
 
-def _language(link: PreferenceLink | None) -> str:
+def _language(sent_in: str | None) -> str:
     """?lang= first, then the language of the HELP the link answered, then the browser's."""
     asked = request.args.get("lang", "")
     if asked in LANGUAGES:
         return asked
-    if link is not None and link.language in LANGUAGES:
-        return link.language
+    if sent_in in LANGUAGES:
+        return sent_in
     return request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
 
 
@@ -109,7 +110,8 @@ def _uses() -> FailureCounter:
 
 @bp.errorhandler(CSRFError)
 def _form_expired(exc: CSRFError) -> Page:
-    g.language = _language(g.get("link"))
+    link = g.get("link")
+    g.language = _language(link.language if link is not None else None)
     return _refusal(400, "expired_form")
 
 

@@ -3,6 +3,7 @@ shows and changes the number's categories through the ledger's own rules."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import html
 import re
@@ -12,11 +13,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from gateway import preferences
+from gateway import inbound, preferences
 from gateway.db import transaction
+from gateway.domain.preference_link import link_key
 from gateway.models import AccessLog, AccessNumber, ConsentEventRow, PreferenceLink
 from gateway.runtime import Runtime
-from tests.conftest import BASE_URL, PATIENT, Clock, Phone
+from tests.conftest import BASE_URL, CLINIC, PATIENT, Clock, Phone, with_rules
 
 LINK = re.compile(re.escape(BASE_URL) + r"/p/([A-Za-z0-9_-]{20})$")
 
@@ -256,3 +258,25 @@ def test_an_expired_spanish_link_says_so_in_spanish(on, phone, client, clock: Cl
     clock.advance(days=8)
     page = client.get(path).get_data(as_text=True)
     assert "Este enlace ha vencido" in page and "Envíe AYUDA" in page
+
+
+def _links_issued(runtime: Runtime) -> int:
+    with transaction(runtime.sessions) as session:
+        return int(session.execute(select(func.count(PreferenceLink.id))).scalar_one())
+
+
+def test_no_link_is_made_when_the_carrier_answers_help(on: Runtime, phone, rules) -> None:
+    senders = {CLINIC: {"categories": ["transactional", "marketing"], "carrier_replies": True}}
+    with_rules(on, rules, senders=senders)
+    assert "<Message>" not in phone.text("HELP").get_data(as_text=True)
+    assert _links_issued(on) == 0
+
+
+def test_a_help_replayed_from_the_journal_makes_no_link(on: Runtime) -> None:
+    links = preferences.Links(BASE_URL, link_key("k" * 16), dt.timedelta(days=7))
+    now = on.clock()
+    late = inbound.Inbound("SM" + "b" * 32, PATIENT, CLINIC, "HELP", received_at=now)
+    with transaction(on.sessions) as session:
+        row = inbound.handle(session, on.rules, late, now, "US", links)
+        assert row.reply is None
+    assert _links_issued(on) == 0

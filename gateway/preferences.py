@@ -181,10 +181,14 @@ def start(
     version_shown: str,
     evidence: Mapping[str, Any],
     now: dt.datetime,
-) -> Event:
+) -> Event | None:
     """The patient ticked the box under the disclosure: a grant that records exactly which text
-    they saw. No second YES: the link came to this phone, which is what a YES would prove."""
+    they saw. No second YES: the link came to this phone, which is what a YES would prove.
+    None when the category is already received (a second press of the button)."""
     _known(rules, category)
+    rule = rules.categories[category]
+    if may_send(ledger.current_status(session, link.number, category), rule.requires_grant):
+        return None
     disclosure = disclosure_for(rules, category, language)
     if disclosure is None:
         raise Problem(422, "invalid_category", "this page does not offer that category", "category")

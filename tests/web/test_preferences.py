@@ -280,3 +280,17 @@ def test_a_help_replayed_from_the_journal_makes_no_link(on: Runtime) -> None:
         row = inbound.handle(session, on.rules, late, now, "US", links)
         assert row.reply is None
     assert _links_issued(on) == 0
+
+
+def test_pressing_start_twice_records_one_grant(on, phone, client) -> None:
+    path = _link(phone)
+    form = {
+        "csrf_token": _csrf(client, path),
+        "category": "marketing",
+        "disclosure_version": "mkt-2026-01",
+        "agree": "yes",
+    }
+    assert client.post(f"{path}/start", data=form).status_code == 303
+    assert client.post(f"{path}/start", data=form).status_code == 303
+    grants = [e for e in _events(on) if e.category == "marketing" and e.action == "grant"]
+    assert len(grants) == 1

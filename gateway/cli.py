@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from gateway import access, erasure, inbound, journal, ledger, logs, outbound, services
 from gateway.cli_import import import_command
+from gateway.cli_preferences import preferences_group
 from gateway.cli_users import first_admin, user_group
 from gateway.db import make_engine, session_factory, transaction
 from gateway.domain.consent import Source, status_of
@@ -35,6 +36,7 @@ T = TypeVar("T")
 main = click.Group("smsgate", help="SMS consent gateway for clinics.")
 main.add_command(keywords_group)
 main.add_command(user_group)
+main.add_command(preferences_group)
 
 
 def clear_errors(command: F) -> F:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway import ledger, opt_in
+from gateway.domain import preference_link
 from gateway.domain.calendar import add_business_days
 from gateway.domain.consent import Action, Event, Source, Status, may_send, restorable
 from gateway.domain.keywords import (
@@ -25,6 +26,7 @@ from gateway.domain.keywords import (
 )
 from gateway.domain.phone import InvalidPhone, Phone, mask
 from gateway.models import InboundMessage, OutboundMessage, Review
+from gateway.preferences import Links
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +49,21 @@ class Inbound:
 
 
 def handle(
-    session: Session, rules: KeywordRules, message: Inbound, now: dt.datetime, region: str
+    session: Session,
+    rules: KeywordRules,
+    message: Inbound,
+    now: dt.datetime,
+    region: str,
+    links: Links | None = None,
 ) -> InboundMessage:
     """Store, classify, apply, decide the reply. A retried MessageSid changes nothing.
 
     A journaled or backfilled text (received_at set) counts from when Twilio delivered it —
     the events occurred then — but is recorded now, and its reply is not recorded as sent:
-    that moment has passed (the webhook answered Twilio with nothing)."""
+    that moment has passed (the webhook answered Twilio with nothing).
+
+    With `links` (PREFERENCE_LINKS on), a HELP reply that is sent ends with a new signed link
+    to the patient's preference page; nothing else pays for it."""
     received = message.received_at or now
     seen = session.execute(select(InboundMessage).where(InboundMessage.sid == message.sid))
     if (row := seen.scalar_one_or_none()) is not None:
@@ -83,6 +93,8 @@ def handle(
     if row.reply and message.received_at is not None:
         row.reply = None
         _add_note(row, "late: no automatic reply was sent")
+    if row.reply and links is not None and found.intent is Intent.HELP:
+        row.reply = _with_link(session, rules, row, links, now)
     row.replied_at = now if row.reply else None
     if found.intent is Intent.REVIEW:
         _open_review(session, row, found, received)
@@ -298,6 +310,14 @@ def _reply(
         _add_note(row, "reply_cap")
         return None  # auto-responder loops: a configured number of replies per hour at most
     return text
+
+
+def _with_link(
+    session: Session, rules: KeywordRules, row: InboundMessage, links: Links, now: dt.datetime
+) -> str:
+    language = row.language if row.language in rules.replies else rules.default_language
+    link = links.issue(session, row.from_number, language, row.sid, now)
+    return f"{row.reply} {preference_link.lead(language, link)}"
 
 
 def _replies_last_hour(session: Session, number: str, now: dt.datetime) -> int:

@@ -232,3 +232,17 @@ class OptInRequest(Base):
 
     # The webhook's one extra read for a YES: this number's open requests, newest first.
     __table_args__ = (Index("ix_opt_in_requests_number_expires", "number", "expires_at"),)
+
+
+class PreferenceLink(Base):
+    """A signed link a HELP reply carried to a number (SPEC §10): what the token's id names.
+    The token itself is never stored; it is recomputed from the id and SECRET_KEY."""
+
+    __tablename__ = "preference_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    inbound_sid: Mapped[str] = mapped_column(String(64))  # the HELP text it answered
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

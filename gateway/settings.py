@@ -59,6 +59,11 @@ class Settings:
     join_limit_per_number: int = 3
     join_limit_window_minutes: int = 60
     join_frame_ancestors: tuple[str, ...] = ()
+    # Preferences by text (SPEC §10): the HELP reply ends with a signed link to the patient's
+    # preference page, valid this many days. Off by default: a link in a text is a new thing
+    # for a clinic's privacy notice to mention.
+    preference_links: bool = False
+    preference_link_days: int = 7
     # Set by `smsgate dev` only, never from the environment: the patient simulator is served,
     # and webhooks are checked with the development token when TWILIO_AUTH_TOKEN is unset.
     dev_mode: bool = False
@@ -101,6 +106,8 @@ class Settings:
             join_limit_per_number=_count(values, "JOIN_LIMIT_PER_NUMBER", 3, 1, "forms"),
             join_limit_window_minutes=_count(values, "JOIN_LIMIT_WINDOW_MINUTES", 60, 1, "minutes"),
             join_frame_ancestors=_origins(values, "JOIN_FRAME_ANCESTORS"),
+            preference_links=_switch(values, "PREFERENCE_LINKS"),
+            preference_link_days=_days(values, "PREFERENCE_LINK_DAYS", 7),
         )
         settings.check_credentials()
         return settings
@@ -173,6 +180,13 @@ def _days(values: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SettingsError(f"{name} must be a whole number of days (1 or more), got {raw!r}")
     return int(raw)
+
+
+def _switch(values: Mapping[str, str], name: str) -> bool:
+    raw = values.get(name, "0").lower()
+    if raw not in ("0", "1", "true", "false"):
+        raise SettingsError(f"{name} must be 1 (on) or 0 (off), got {raw!r}")
+    return raw in ("1", "true")
 
 
 def _count(values: Mapping[str, str], name: str, default: int, minimum: int, what: str) -> int:

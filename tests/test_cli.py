@@ -203,3 +203,33 @@ def _wait(probe: Any, process: subprocess.Popen[bytes], seconds: float = 60) -> 
             pass
         time.sleep(0.1)
     raise AssertionError("gave up waiting")
+
+
+def test_preferences_revoke_ends_a_numbers_open_links(env) -> None:
+    import datetime as dt
+
+    from gateway.app import build_runtime
+    from gateway.db import transaction
+    from gateway.models import PreferenceLink
+    from gateway.settings import Settings
+
+    assert run("db", "upgrade")[0] == 0
+    rt = build_runtime(Settings.from_env())
+    now = dt.datetime.now(dt.UTC)
+    with transaction(rt.sessions) as session:
+        for _ in range(2):
+            session.add(
+                PreferenceLink(
+                    number="+12015550123",
+                    language="en",
+                    inbound_sid="SM" + "0" * 32,
+                    issued_at=now,
+                    expires_at=now + dt.timedelta(days=7),
+                )
+            )
+    code, out = run("preferences", "revoke", "(201) 555-0123")
+    assert code == 0 and out.strip() == "+12015550123: 2 open links revoked"
+    code, out = run("preferences", "revoke", "+12015550123")
+    assert code == 0 and "0 open links revoked" in out
+    code, out = run("preferences", "revoke", "12345")
+    assert code != 0 and "Error" in out

@@ -86,3 +86,24 @@ def test_dev_mode_is_never_read_from_the_environment() -> None:
         assert not settings.dev_mode and settings.webhook_token is None
     assert Settings(dev_mode=True).webhook_token == DEV_WEBHOOK_TOKEN
     assert Settings(dev_mode=True, twilio_auth_token="real").webhook_token == "real"
+
+
+def test_preference_links_are_off_unless_switched_on() -> None:
+    assert not Settings.from_env({}).preference_links
+    assert Settings.from_env({}).preference_link_days == 7
+    on = Settings.from_env({"PREFERENCE_LINKS": "1", "PREFERENCE_LINK_DAYS": "3"})
+    assert on.preference_links and on.preference_link_days == 3
+    assert Settings.from_env({"PREFERENCE_LINKS": "TRUE"}).preference_links
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"PREFERENCE_LINKS": "yes please"}, "PREFERENCE_LINKS"),
+        ({"PREFERENCE_LINK_DAYS": "0"}, "PREFERENCE_LINK_DAYS"),
+        ({"PREFERENCE_LINK_DAYS": "a week"}, "PREFERENCE_LINK_DAYS"),
+    ],
+)
+def test_a_malformed_preference_link_setting_is_named(env, named) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)

@@ -65,7 +65,7 @@ def _disclosures(
             reader.error(where, f"unknown category '{name}'; known: {joined(categories)}")
             continue
         versions: dict[str, str] = {}
-        for language, version in reader.language_map(body, where, languages, every=True).items():
+        for language, version in _by_language(reader, body, where, languages).items():
             at = (*where, language)
             text = reader.text(version, at)
             if text is None:
@@ -96,13 +96,25 @@ def _categories(reader: Reader, value: Any, categories: Mapping[str, CategoryRul
 def _texts(reader: Reader, value: Any, languages: Sequence[str]) -> dict[str, dict[str, str]]:
     path: KeyPath = ("join", "texts")
     texts: dict[str, dict[str, str]] = {}
-    for language, body in reader.language_map(value, path, languages, every=True).items():
+    for language, body in _by_language(reader, value, path, languages).items():
         where = (*path, language)
         spec = reader.mapping(body, where, JOIN_TEXT_KEYS, JOIN_TEXT_KEYS)
         texts[language] = {
             key: _text(reader, spec[key], (*where, key)) for key in JOIN_TEXT_KEYS if key in spec
         }
     return texts
+
+
+def _by_language(
+    reader: Reader, value: Any, path: KeyPath, languages: Sequence[str]
+) -> dict[str, Any]:
+    """The form needs its default language; another listed language without its own version
+    falls back to the default (a clinic may answer French texts before its web form speaks
+    French), as the form and its texts do (`form_disclosure`, `join_text`)."""
+    found = reader.language_map(value, path, languages, every=False)
+    if isinstance(value, Mapping) and languages and languages[0] not in value:
+        reader.error(path, f"missing language '{languages[0]}' (the default language)")
+    return found
 
 
 def _text(reader: Reader, value: Any, path: KeyPath) -> str:

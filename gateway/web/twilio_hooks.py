@@ -19,6 +19,7 @@ from gateway.models import InboundMessage
 from gateway.web.context import runtime
 from gateway.web.declare import declared
 from gateway.web.errors import error
+from gateway.web.public.preferences import links
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
@@ -171,7 +172,9 @@ def _handle(message: inbound.Inbound) -> str | None:
             # Twilio gives up after 15 s: rather than wait behind a long lock, journal.
             timeout = int(INBOUND_LOCK_TIMEOUT.total_seconds() * 1000)
             session.execute(text(f"SET LOCAL lock_timeout = {timeout}"))
-        row = inbound.handle(session, rt.rules, message, rt.clock(), rt.settings.default_region)
+        row = inbound.handle(
+            session, rt.rules, message, rt.clock(), rt.settings.default_region, links()
+        )
         return row.reply
 
 

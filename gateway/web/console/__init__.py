@@ -29,7 +29,7 @@ from gateway.web.console import (
     send_page,
     signin,
 )
-from gateway.web.public import join, simulator
+from gateway.web.public import join, preferences, simulator
 
 # Every page blueprint, registered by the app factory; PAGE_BLUEPRINTS are left out of the
 # API document (openapi.py) — they answer HTML, not JSON.
@@ -44,6 +44,7 @@ BLUEPRINTS = (
     access_pages.bp,
     simulator.bp,
     join.bp,
+    preferences.bp,
 )
 PAGE_BLUEPRINTS = frozenset(bp.name for bp in BLUEPRINTS) | {"console"}
 SECRET_FILE = Path("var/secret_key")

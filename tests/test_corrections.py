@@ -7,10 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import corrections, ledger
+from gateway.cli import main
 from gateway.db import transaction
 from gateway.domain.consent import Action, Source, Status
 from gateway.models import ConsentEventRow, ConsentStateRow
@@ -104,3 +106,22 @@ def test_a_refused_correction_records_nothing(
     assert (refused.value.status, refused.value.code) == (status, code)
     assert state(sessions) == ("revoked", wrong_stop[1])
     assert verdict(sessions) == (True, None)
+
+
+def test_ledger_correct_on_the_command_line(env, sessions, wrong_stop) -> None:
+    result = CliRunner().invoke(main, ["ledger", "correct", str(wrong_stop[1]), "--reason", WHY])
+    assert result.exit_code == 0, result.output
+    assert f"corrects event {wrong_stop[1]}" in result.output and "now granted" in result.output
+    with transaction(sessions) as session:
+        fixed = ledger.history(session, PATIENT)[-1]
+    assert (fixed.source, fixed.actor, fixed.evidence["reason"]) == (
+        Source.CORRECTION,
+        "cli:maria",
+        WHY,
+    )
+    again = CliRunner().invoke(main, ["ledger", "correct", str(wrong_stop[1]), "--reason", WHY])
+    assert again.exit_code != 0 and "corrected already" in again.output
+    shown = CliRunner().invoke(main, ["ledger", "show", PATIENT])
+    assert f"corrects #{wrong_stop[1]}" in shown.output
+    blank = CliRunner().invoke(main, ["ledger", "correct", "1", "--reason", "  "])
+    assert blank.exit_code != 0 and "why" in blank.output

@@ -175,6 +175,7 @@ def record() -> tuple[Response, int]:
     body=NewCorrection,
     answer=Corrected,
     status=201,
+    errors=(404, 409),
     links={
         "ConsentOfNumber": link("consent.show", number="$response.body#/event/number"),
     },

@@ -10,6 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.conftest import PATIENT, Clock, Phone
+from tests.web.test_audit import queue_message
 
 PAPER = {"disclosure_version": "mkt-2026-01", "form_id": "PF-7", "staff": "ana"}
 WHY = "the STOP came from +1 305 555 0142; the desk typed it against this number"
@@ -181,3 +182,22 @@ def test_the_ledger_lists_corrections_with_their_evidence(client, auth, clock: C
     assert [(i["source"], i["evidence"]["corrects"]) for i in items] == [("correction", stop["id"])]
     export = client.get("/api/v1/ledger/export?format=jsonl", headers=auth("auditor"))
     assert b'"source": "correction"' in export.data or b'"source":"correction"' in export.data
+
+
+def test_a_message_decided_before_the_correction_keeps_its_proof_and_care_flows_after(
+    client, auth, phone: Phone, clock: Clock, drain, twilio
+) -> None:
+    phone.text("STOP")  # recorded against the wrong patient
+    blocked = queue_message(client, auth, "Your visit is Monday")
+    drain()
+    stop_id = consent(client, auth("admin"))["transactional"]["event"]["id"]
+    clock.advance(minutes=5)
+    fixed = correct(client, auth("admin"), stop_id).get_json()["event"]
+    proof = client.get(f"/api/v1/messages/{blocked}/proof", headers=auth("auditor")).get_json()
+    assert proof["decision"]["reason"] == "opted_out"
+    assert proof["decisive_event"]["id"] == stop_id
+    assert proof["consent_at_decision"]["events_in_force"]["transactional"]["id"] == stop_id
+    sent = queue_message(client, auth, "Your visit is Tuesday")
+    drain()
+    decision = client.get(f"/api/v1/messages/{sent}", headers=auth("admin")).get_json()["decision"]
+    assert (decision["outcome"], decision["consent_event_id"]) == ("send", fixed["id"])

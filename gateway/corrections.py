@@ -16,8 +16,17 @@ from gateway.services import Problem
 MAX_REASON = 500  # kept for years beside the event: a sentence or two, not a file
 
 
-def correct(session: Session, *, event_id: int, reason: str, actor: str, now: dt.datetime) -> Event:
-    """Void event `event_id`: its category's state becomes what the other events leave."""
+def correct(
+    session: Session,
+    *,
+    event_id: int,
+    reason: str,
+    actor: str,
+    now: dt.datetime,
+    number: str | None = None,
+) -> Event:
+    """Void event `event_id`: its category's state becomes what the other events leave.
+    Given `number` (a form on that number's page), an event of another number is not found."""
     reason = reason.strip()
     if not reason:
         # Voiding a patient's STOP bypasses the lift rules: only with a reason on record.
@@ -25,7 +34,7 @@ def correct(session: Session, *, event_id: int, reason: str, actor: str, now: dt
     if len(reason) > MAX_REASON:
         raise Problem(422, "too_long", f"reason is at most {MAX_REASON} characters", "reason")
     target = ledger.get(session, event_id)
-    if target is None:
+    if target is None or number not in (None, target.number):
         raise Problem(404, "not_found", f"there is no event {event_id}", "corrects")
     # The number's lock before reading its history: two admins correcting the same event at
     # once record one correction and a 409, never two.

@@ -6,11 +6,14 @@ file, and the state follows the correction. Takes the caller's session and never
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway import ledger
 from gateway.domain.consent import Event, NotCorrectable, Source, correction_of
+from gateway.models import ConsentEventRow
 from gateway.services import Problem
 
 MAX_REASON = 500  # kept for years beside the event: a sentence or two, not a file
@@ -54,6 +57,15 @@ def correct(
         evidence=fix.evidence(reason),
         now=now,
     )
+
+
+def corrected_by(session: Session, numbers: Iterable[str]) -> dict[int, int]:
+    """Per corrected event id, the id of the correction that voided it, for these numbers."""
+    query = select(ConsentEventRow).where(
+        ConsentEventRow.source == Source.CORRECTION.value,
+        ConsentEventRow.number.in_(sorted(set(numbers))),
+    )
+    return {int(row.evidence["corrects"]): row.id for row in session.execute(query).scalars()}
 
 
 def corrections_of(session: Session, number: str) -> dict[int, Event]:

@@ -43,6 +43,9 @@ class ConsentEvent(Answer):
 
 class LedgerEvent(ConsentEvent):
     prev_hash: str | None
+    corrected_by: int | None = Field(
+        default=None, description="the correction that voided this event, if any (events list)"
+    )
 
 
 class Recorded(Answer):

@@ -180,6 +180,9 @@ def test_the_ledger_lists_corrections_with_their_evidence(client, auth, clock: C
         "/api/v1/ledger/events?source=correction", headers=auth("auditor")
     ).get_json()["items"]
     assert [(i["source"], i["evidence"]["corrects"]) for i in items] == [("correction", stop["id"])]
+    listed = client.get(f"/api/v1/ledger/events?number={PATIENT}", headers=auth("auditor"))
+    marks = {i["id"]: i["corrected_by"] for i in listed.get_json()["items"]}
+    assert marks == {1: None, stop["id"]: items[0]["id"], items[0]["id"]: None}
     export = client.get("/api/v1/ledger/export?format=jsonl", headers=auth("auditor"))
     assert b'"source": "correction"' in export.data or b'"source":"correction"' in export.data
 

@@ -6,7 +6,8 @@ file, and the state follows the correction. Takes the caller's session and never
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -65,13 +66,19 @@ def corrected_by(session: Session, numbers: Iterable[str]) -> dict[int, int]:
         ConsentEventRow.source == Source.CORRECTION.value,
         ConsentEventRow.number.in_(sorted(set(numbers))),
     )
-    return {int(row.evidence["corrects"]): row.id for row in session.execute(query).scalars()}
+    rows = session.execute(query).scalars()
+    return {row.evidence["corrects"]: row.id for row in rows if _names(row.evidence)}
 
 
 def corrections_of(session: Session, number: str) -> dict[int, Event]:
     """Per corrected event id, the correction that voided it, for one number."""
     return {
-        int(e.evidence["corrects"]): e
+        e.evidence["corrects"]: e
         for e in ledger.history(session, number)
-        if e.source is Source.CORRECTION
+        if e.source is Source.CORRECTION and _names(e.evidence)
     }
+
+
+def _names(evidence: Mapping[str, Any]) -> bool:
+    """Written by `correct`, `corrects` is an id; a row edited by hand is for verify to name."""
+    return isinstance(evidence.get("corrects"), int)

@@ -84,9 +84,10 @@ class Event:
 def status_of(event: Event | None) -> Status:
     if event is None:
         return Status.NONE
-    if event.source is Source.CORRECTION:
+    left = event.evidence.get("status")
+    if event.source is Source.CORRECTION and left in set(Status):
         # A correction carries the state it left, which may be "none": an action cannot say so.
-        return Status(event.evidence["status"])
+        return Status(left)
     return Status.GRANTED if event.action is Action.GRANT else Status.REVOKED
 
 
@@ -117,7 +118,11 @@ def supersedes(new: Event, current: tuple[dt.datetime, int] | None) -> bool:
 
 def voided_ids(events: Iterable[Event]) -> frozenset[int]:
     """The events a correction names: as if never recorded, from the correction on."""
-    return frozenset(int(e.evidence["corrects"]) for e in events if e.source is Source.CORRECTION)
+    return frozenset(
+        e.evidence["corrects"]
+        for e in events
+        if e.source is Source.CORRECTION and isinstance(e.evidence.get("corrects"), int)
+    )
 
 
 def standing(events: Iterable[Event]) -> list[Event]:

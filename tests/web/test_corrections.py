@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from tests.conftest import PATIENT, Clock, Phone
 from tests.web.test_audit import queue_message
@@ -204,3 +205,18 @@ def test_a_message_decided_before_the_correction_keeps_its_proof_and_care_flows_
     drain()
     decision = client.get(f"/api/v1/messages/{sent}", headers=auth("admin")).get_json()["decision"]
     assert (decision["outcome"], decision["consent_event_id"]) == ("send", fixed["id"])
+
+
+def test_a_correction_edited_by_sql_is_named_by_verify_and_reading_still_answers(
+    client, auth, engine, clock: Clock
+) -> None:
+    stop = stop_on_record(client, auth)
+    fixed = correct(client, auth("admin"), stop["id"]).get_json()["event"]
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE consent_events SET evidence = :e WHERE id = :id"),
+            {"e": '{"corrects": "all", "status": "granted"}', "id": fixed["id"]},
+        )
+    assert client.get(f"/api/v1/consent/{PATIENT}", headers=auth("auditor")).status_code == 200
+    verdict = client.get("/api/v1/ledger/verify", headers=auth("auditor")).get_json()
+    assert (verdict["ok"], verdict["first_bad_id"]) == (False, fixed["id"])

@@ -115,9 +115,7 @@ def show(number: str) -> Response:
         # Both sides of an amendment: what a correction voided, and (as of a time before it)
         # the correction that later voided the event then in force.
         voided_by = corrections.corrections_of(session, e164)
-        voided = {
-            e.id: ledger.get(session, int(e.evidence["corrects"])) for e in voided_by.values()
-        }
+        voided = {e.id: ledger.get(session, fixed) for fixed, e in voided_by.items()}
     categories = {}
     for name, rule in rt.rules.categories.items():
         event = in_force.get(name)

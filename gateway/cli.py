@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 import click
 from redis.exceptions import RedisError
 
-from gateway import access, erasure, inbound, journal, ledger, logs, outbound, services
+from gateway import access, corrections, erasure, inbound, journal, ledger, logs, outbound, services
 from gateway.cli_import import import_command
 from gateway.cli_preferences import preferences_group
 from gateway.cli_users import first_admin, user_group
@@ -164,10 +164,32 @@ def ledger_show(number: str) -> None:
         click.echo(f"  {name:<14} {status_of(event).value:<8} {why}")
     click.echo(f"{len(events)} events:")
     for e in events:
+        fixes = f"  corrects #{e.evidence['corrects']}" if e.source is Source.CORRECTION else ""
         click.echo(
             f"  #{e.id:<6} {e.occurred_at:%Y-%m-%dT%H:%M:%SZ}  {e.category:<14} {e.action:<6} "
-            f"{e.source:<13} {e.actor}"
+            f"{e.source:<13} {e.actor}{fixes}"
         )
+
+
+@ledger_group.command("correct")
+@click.argument("event_id", type=click.IntRange(1, 2**31 - 1))
+@click.option("--reason", required=True, help="why the event was wrong (kept with the correction)")
+@clear_errors
+def ledger_correct(event_id: int, reason: str) -> None:
+    """Correct a wrongly recorded event (a STOP logged on the wrong number, the wrong
+    category): a `correction` event voids it and the state follows. Nothing is rewritten;
+    record the right event afterwards as usual."""
+    rt = _runtime()
+    actor = f"cli:{os.environ.get('USER', 'shell')}"
+    with transaction(rt.sessions) as session:
+        fixed = corrections.correct(
+            session, event_id=event_id, reason=reason, actor=actor, now=rt.clock()
+        )
+    _console_read(rt, "ledger.correct", (fixed.number,), False)
+    click.echo(
+        f"event {fixed.id} corrects event {event_id}: {fixed.category} of {fixed.number} "
+        f"is now {status_of(fixed).value}"
+    )
 
 
 @ledger_group.command("verify")

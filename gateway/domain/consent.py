@@ -24,6 +24,9 @@ class Source(StrEnum):
     CARRIER_BLOCK = "carrier_block"
     IMPORT = "import"
     REVIEW = "review"
+    # An admin's amendment of a wrongly recorded event (SPEC §4): never recorded through the
+    # consent API or an import, only by `ledger.correct`.
+    CORRECTION = "correction"
 
 
 class Status(StrEnum):
@@ -81,6 +84,10 @@ class Event:
 def status_of(event: Event | None) -> Status:
     if event is None:
         return Status.NONE
+    left = event.evidence.get("status")
+    if event.source is Source.CORRECTION and left in set(Status):
+        # A correction carries the state it left, which may be "none": an action cannot say so.
+        return Status(left)
     return Status.GRANTED if event.action is Action.GRANT else Status.REVOKED
 
 
@@ -109,6 +116,74 @@ def supersedes(new: Event, current: tuple[dt.datetime, int] | None) -> bool:
     return current is None or new.order > current
 
 
+def voided_ids(events: Iterable[Event]) -> frozenset[int]:
+    """The events a correction names: as if never recorded, from the correction on."""
+    return frozenset(
+        e.evidence["corrects"]
+        for e in events
+        if e.source is Source.CORRECTION and isinstance(e.evidence.get("corrects"), int)
+    )
+
+
+def standing(events: Iterable[Event]) -> list[Event]:
+    """The record as it should have been: without the voided events, and without the
+    corrections themselves (each only repeats the state the others leave)."""
+    events = list(events)
+    voided = voided_ids(events)
+    return [e for e in events if e.source is not Source.CORRECTION and e.id not in voided]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What correcting `corrects` leaves: the event then in force in its category (or none),
+    and the action a correction event records (that event's; the voided one's when none)."""
+
+    corrects: Event
+    leaves: Event | None
+
+    @property
+    def status(self) -> Status:
+        return status_of(self.leaves)
+
+    @property
+    def action(self) -> Action:
+        return (self.leaves or self.corrects).action
+
+    def evidence(self, reason: str) -> dict[str, Any]:
+        return {
+            "corrects": self.corrects.id,
+            "reason": reason,
+            "status": self.status.value,
+            "leaves_in_force": self.leaves.id if self.leaves else None,
+        }
+
+
+class NotCorrectable(Exception):
+    """Why an event may not be corrected; `conflict` when it was corrected already."""
+
+    def __init__(self, message: str, *, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.conflict = conflict
+
+
+def correction_of(target: Event, history: Iterable[Event]) -> Correction:
+    """Correcting `target`, given every event of its number and category (SPEC §4).
+
+    The chain is never rewritten: the correction is a new event, the newest decision, and the
+    state it records is what the other events leave by the usual (occurred_at, id) order.
+    Correcting a correction is refused (record the right event instead: undoing an undo is
+    a puzzle an auditor should not have to solve), and so is correcting an event twice."""
+    history = [e for e in history if e.category == target.category and e.number == target.number]
+    if target.source is Source.CORRECTION:
+        raise NotCorrectable(
+            f"event {target.id} is itself a correction; record the right event instead"
+        )
+    if target.id in voided_ids(history):
+        raise NotCorrectable(f"event {target.id} is corrected already", conflict=True)
+    remaining = [e for e in standing(history) if e.id != target.id]
+    return Correction(target, deciding_events(remaining).get(target.category))
+
+
 def restorable(history: Iterable[Event], requires_grant: bool) -> bool:
     """May START restore this category? (SPEC §5.5)
 
@@ -116,8 +191,9 @@ def restorable(history: Iterable[Event], requires_grant: bool) -> bool:
     past those, the first other decision tells what was there before: a grant is restored; a
     staff revoke stays; nothing at all restores a care category but never creates marketing
     consent that was never given ("YES" confirming an appointment is not a marketing opt-in).
+    A corrected event counts as never recorded.
     """
-    ordered = sorted(history, key=lambda e: e.order, reverse=True)
+    ordered = sorted(standing(history), key=lambda e: e.order, reverse=True)
     if not ordered or ordered[0].action is not Action.REVOKE:
         return False  # nothing to restore
     for event in ordered:
@@ -133,8 +209,10 @@ def patient_revocation_in_force(history: Iterable[Event], at: dt.datetime) -> Ev
     Walking back from `at`: a revoke of the patient's is what the grant would lift; a grant the
     patient could have made (PATIENT_LIFTS) means they lifted it already. Staff revokes on top
     of a STOP, and `api` or `import` grants recorded before this rule, hide nothing. A grant
-    dated before the revocation lifts nothing: the newer revocation stays in force."""
-    earlier = sorted((e for e in history if e.occurred_at <= at), key=lambda e: e.order)
+    dated before the revocation lifts nothing: the newer revocation stays in force. A corrected
+    event counts as never recorded: a STOP an admin voided (it was logged on the wrong number)
+    blocks nothing."""
+    earlier = sorted((e for e in standing(history) if e.occurred_at <= at), key=lambda e: e.order)
     for event in reversed(earlier):
         if event.action is Action.GRANT and event.source in PATIENT_LIFTS:
             return None

@@ -36,20 +36,40 @@ class ConsentEvent(Answer):
     actor: str | None
     evidence: dict[str, Any] | None
     hash: str
+    corrects: int | None = Field(
+        default=None, description="a correction's voided event (source correction); else null"
+    )
 
 
 class LedgerEvent(ConsentEvent):
     prev_hash: str | None
+    corrected_by: int | None = Field(
+        default=None, description="the correction that voided this event, if any (events list)"
+    )
 
 
 class Recorded(Answer):
     event: ConsentEvent
 
 
+class Corrected(Answer):
+    event: ConsentEvent
+    corrected_event: ConsentEvent
+
+
+class StateEvent(ConsentEvent):
+    corrected_by: int | None = Field(
+        default=None, description="the correction that later voided this event, if any"
+    )
+
+
 class CategoryState(Answer):
     status: Literal["granted", "revoked", "none"]
     may_send: bool
-    event: ConsentEvent | None
+    event: StateEvent | None
+    corrected_event: ConsentEvent | None = Field(
+        default=None, description="when the event is a correction: the event it voided"
+    )
 
 
 class ConsentState(Answer):

@@ -31,7 +31,7 @@ def test_consent_shows_each_category_with_the_event_behind_it(client, auth) -> N
     marketing, care = body["categories"]["marketing"], body["categories"]["transactional"]
     assert marketing["status"] == "granted" and marketing["may_send"] is True
     assert marketing["event"]["id"] == event["id"] and len(marketing["event"]["hash"]) == 64
-    assert care == {"status": "none", "may_send": True, "event": None}
+    assert care == {"status": "none", "may_send": True, "event": None, "corrected_event": None}
 
 
 def test_consent_as_of_an_earlier_instant(client, auth, clock: Clock, phone: Phone) -> None:

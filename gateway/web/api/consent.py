@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, get_args
 
 from flask import Blueprint, Response, jsonify
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, StrictInt, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from gateway import ledger, services
+from gateway import corrections, ledger, services
 from gateway.db import transaction
 from gateway.domain.consent import Action, Event, Source, may_send, state_as_of, status_of
 from gateway.web import params
@@ -27,7 +27,7 @@ from gateway.web.declare import (
     link,
 )
 from gateway.web.errors import FieldError
-from gateway.web.shapes import ConsentState, Recorded
+from gateway.web.shapes import ConsentState, Corrected, Recorded
 
 bp = Blueprint("consent", __name__, url_prefix="/api/v1/consent")
 
@@ -44,6 +44,8 @@ def event_json(event: Event) -> dict[str, Any]:
         "actor": event.actor,
         "evidence": dict(event.evidence),
         "hash": event.hash,
+        # A correction names the event it voided (SPEC §4); every other event: null.
+        "corrects": event.evidence.get("corrects") if event.source is Source.CORRECTION else None,
     }
 
 
@@ -59,6 +61,17 @@ def _given(value: Any) -> Any:
 
 class AsOf(Body):
     at: Timestamp | None = None
+
+
+class NewCorrection(Body):
+    corrects: Annotated[
+        StrictInt, Field(ge=1, le=2**31 - 1, description="the id of the event recorded wrongly")
+    ]
+    reason: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=corrections.MAX_REASON),
+        Field(description="why the event was wrong, e.g. the STOP was logged on the wrong number"),
+    ]
 
 
 class NewEvent(Body):
@@ -99,14 +112,23 @@ def show(number: str) -> Response:
             in_force = ledger.current(session, e164)
         else:
             in_force = state_as_of(ledger.history(session, e164), at)
+        # Both sides of an amendment: what a correction voided, and (as of a time before it)
+        # the correction that later voided the event then in force.
+        voided_by = corrections.corrections_of(session, e164)
+        voided = {e.id: ledger.get(session, fixed) for fixed, e in voided_by.items()}
     categories = {}
     for name, rule in rt.rules.categories.items():
         event = in_force.get(name)
         status = status_of(event)
+        corrected = voided.get(event.id) if event else None
+        later = voided_by.get(event.id) if event else None
         categories[name] = {
             "status": status.value,
             "may_send": may_send(status, rule.requires_grant),
-            "event": event_json(event) if event else None,
+            "event": {**event_json(event), "corrected_by": later.id if later else None}
+            if event
+            else None,
+            "corrected_event": event_json(corrected) if corrected else None,
         }
     return jsonify({"number": e164, "at": params.iso(at or rt.clock()), "categories": categories})
 
@@ -142,6 +164,36 @@ def record() -> tuple[Response, int]:
             occurred_at=body.occurred_at,
         )
     return jsonify({"event": event_json(event)}), 201
+
+
+@bp.post("/corrections")
+@requires("admin")
+@declared(
+    "Correct a wrongly recorded event (admin): a new event voids it; nothing is rewritten",
+    body=NewCorrection,
+    answer=Corrected,
+    status=201,
+    errors=(404, 409),
+    links={
+        "ConsentOfNumber": link("consent.show", number="$response.body#/event/number"),
+    },
+)
+@audited("consent.correct")
+def correct() -> tuple[Response, int]:
+    rt = runtime()
+    body = given_body(NewCorrection)
+    with transaction(rt.sessions) as session:
+        event = corrections.correct(
+            session,
+            event_id=body.corrects,
+            reason=body.reason,
+            actor=str(current_actor()),
+            now=rt.clock(),
+        )
+        corrected = ledger.get(session, body.corrects)
+    touch([event.number])  # the answer shows the number the corrected event was about
+    assert corrected is not None  # correct() refused a missing event with a 404
+    return jsonify({"event": event_json(event), "corrected_event": event_json(corrected)}), 201
 
 
 def _source(body: NewEvent) -> Source:

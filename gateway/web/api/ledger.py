@@ -7,7 +7,7 @@ from typing import Literal
 
 from flask import Blueprint, Response, jsonify, stream_with_context
 
-from gateway import ledger
+from gateway import corrections, ledger
 from gateway.db import transaction
 from gateway.domain.consent import Action, Source
 from gateway.exports import FORMATS, event_record
@@ -78,7 +78,8 @@ def events() -> Response:
     f, size, after = event_filter(given), given.limit, params.cursor(given.cursor)
     with transaction(runtime().sessions) as session:
         rows = list(session.execute(ledger.events_query(f, after).limit(size)).scalars())
-        items = [event_record(row) for row in rows]
+        voided = corrections.corrected_by(session, (row.number for row in rows))
+        items = [{**event_record(row), "corrected_by": voided.get(row.id)} for row in rows]
     touch(item["number"] for item in items)
     last = rows[-1].id if rows else None
     return jsonify({"items": items, "next_cursor": params.next_cursor(items, size, last)})

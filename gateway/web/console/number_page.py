@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, g, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from gateway import records, services
+from gateway import corrections, records, services
 from gateway.db import transaction
 from gateway.domain.consent import LIFT_METHODS, Action, Source
 from gateway.domain.phone import Phone
@@ -83,6 +83,38 @@ def record(number: str) -> tuple[str, int] | Response:
         _place(errors, exc)
         return _shown(e164, status=exc.status, failed=action, errors=errors, posted=form)
     return redirect_to("number_pages.number", number=e164, recorded=",".join(map(str, ids)))
+
+
+@bp.post("/numbers/<number>/corrections")
+@page("admin")
+def correct(number: str) -> tuple[str, int] | Response:
+    """An admin voids the event in force for a category (SPEC §4 amendment), with a reason."""
+    try:
+        e164 = parse_number(number)
+    except ValueError as exc:
+        return render(
+            "console/number_lookup.html", 422, title="Numbers", typed=number[:40], problem=str(exc)
+        )
+    form, rt = request.form, runtime()
+    event_id = form.get("event_id", "")
+    try:
+        if not (event_id.isdigit() and len(event_id) <= 10):
+            raise Problem(404, "not_found", "That event is not on this number's record.", "reason")
+        with transaction(rt.sessions) as session:
+            fixed = corrections.correct(
+                session,
+                event_id=int(event_id),
+                reason=form.get("reason", "")[:MAX_TEXT],
+                actor=str(current_actor()),
+                now=rt.clock(),
+                number=e164,
+            )
+    except Problem as exc:
+        errors = Errors()
+        errors.add("reason", exc.message)
+        failed = f"correct:{event_id[:10]}"
+        return _shown(e164, status=exc.status, failed=failed, errors=errors, posted=form)
+    return redirect_to("number_pages.number", number=e164, recorded=str(fixed.id))
 
 
 def _record(number: str, action: str, form: MultiDict[str, str]) -> list[int]:
@@ -161,6 +193,7 @@ def _shown(
         errors=errors or Errors(),
         posted=posted or {},
         may_record=g.actor.role in WRITE_CONSENT,
+        may_correct=g.actor.role == "admin",
         categories=rt.rules.categories,
         disclosures=rt.rules.disclosures,
         sources=SOURCES,

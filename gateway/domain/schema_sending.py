@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from gateway.domain.rules import (
@@ -160,7 +161,11 @@ def _template(
 
 
 def _private_text(
-    reader: Reader, spec: Mapping[str, Any], path: KeyPath, fields: tuple[str, ...], phi: set[str]
+    reader: Reader,
+    spec: Mapping[str, Any],
+    path: KeyPath,
+    fields: tuple[str, ...],
+    phi: AbstractSet[str],
 ) -> str | None:
     """The text for a number with no PHI by text (HIPAA §164.522(b)): it may use only the
     template's own fields that are not PHI ("You have an appointment tomorrow. Call us")."""

@@ -157,3 +157,11 @@ def test_the_retention_purge_clears_private_texts_never_sent(
         erasure.purge_older_than(session, clock.now + dt.timedelta(days=91), 90, "retention")
     with transaction(runtime.sessions) as session:
         assert set(session.execute(select(OutboundMessage.private_body)).scalars()) == {None}
+
+
+def test_the_ledger_filters_by_the_restriction_like_a_category(client, auth) -> None:
+    event = restrict(client, auth).get_json()["event"]
+    found = client.get(
+        "/api/v1/ledger/events?category=no_phi_by_text", headers=auth("auditor")
+    ).get_json()
+    assert [e["id"] for e in found["items"]] == [event["id"]]

@@ -617,4 +617,4 @@ def test_the_check_says_the_private_text_will_go_and_a_free_text_is_blocked(
     sent = message(runtime, msg_id)
     assert (sent.status, sent.sent_text) == ("dry_run", "private_text")
     assert sent.body and "Dr. Okafor" not in sent.body
-    assert "The template&#39;s private text: the patient asked" in front.text(f"/messages/{msg_id}")
+    assert "The template's private text: the patient asked" in front.text(f"/messages/{msg_id}")

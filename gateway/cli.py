@@ -25,6 +25,8 @@ from gateway.cli_users import first_admin, user_group
 from gateway.db import make_engine, session_factory, transaction
 from gateway.domain.consent import Source, status_of
 from gateway.domain.phone import InvalidPhone, Phone
+from gateway.domain.restriction import RESTRICTIONS
+from gateway.domain.restriction import in_force as restriction_in_force
 from gateway.exports import FORMATS
 from gateway.keywords_cli import keywords_group
 from gateway.migrate import NotMigrated, upgrade
@@ -162,6 +164,11 @@ def ledger_show(number: str) -> None:
             f"event {event.id} {event.source} {event.occurred_at:%Y-%m-%d %H:%M}Z" if event else ""
         )
         click.echo(f"  {name:<14} {status_of(event).value:<8} {why}")
+    for name in RESTRICTIONS:  # HIPAA §164.522(b): how the patient asked to be texted
+        event = in_force.get(name)
+        if event is not None:
+            held = "in force" if restriction_in_force(event) else "lifted"
+            click.echo(f"  {name:<14} {held:<8} event {event.id} {event.source}")
     click.echo(f"{len(events)} events:")
     for e in events:
         fixes = f"  corrects #{e.evidence['corrects']}" if e.source is Source.CORRECTION else ""

@@ -20,6 +20,7 @@ from gateway.domain import policy
 from gateway.domain.consent import Event, Status, status_of
 from gateway.domain.keywords import KeywordRules, TimeWindow
 from gateway.domain.phone import Phone
+from gateway.domain.restriction import NO_PHI_BY_TEXT, in_force
 from gateway.models import OutboundMessage
 
 # A number phonenumbers cannot place is held to the clinic's own zone (the US default).
@@ -41,6 +42,11 @@ class Grounds:
     week: policy.Week
     caps: tuple[policy.Cap, ...]
     sent_at: tuple[dt.datetime, ...]  # this category's sends to the number within the caps
+    restriction: Event | None = None  # the number's no_phi_by_text event, if any
+
+    @property
+    def restricted(self) -> bool:
+        return in_force(self.restriction)
 
     def recipient(self) -> policy.Recipient:
         return policy.Recipient(
@@ -48,9 +54,11 @@ class Grounds:
             event_id=self.event.id if self.event else None,
             zones=self.zones,
             week=self.week,
+            restricted=self.restricted,
         )
 
-    def decide(self, now: dt.datetime) -> policy.Decision:
+    def decide(self, now: dt.datetime, *, private_text: bool = False) -> policy.Decision:
+        """`private_text`: the message has a text without PHI for a restricted number."""
         return policy.decide(
             recipient=self.recipient(),
             requires_grant=self.requires_grant,
@@ -58,6 +66,7 @@ class Grounds:
             caps=self.caps,
             sent_at=self.sent_at,
             now=now,
+            private_text=private_text,
         )
 
 
@@ -73,7 +82,8 @@ def grounds(
     """Read what the decision needs. The caller holds the number's lock or accepts that a STOP
     may land a moment later (a preview: the worker decides again at send time)."""
     rule = rules.categories[category]
-    event = ledger.current(session, number).get(category)
+    in_force_now = ledger.current(session, number)  # the category and the restriction at once
+    event = in_force_now.get(category)
     phone = Phone(number)
     caps = tuple(policy.Cap(c.count, dt.timedelta(hours=c.hours)) for c in rules.caps_for(category))
     longest = max((c.period for c in caps), default=dt.timedelta(0))
@@ -89,6 +99,7 @@ def grounds(
         week=week(rules, category, phone.state),
         caps=caps,
         sent_at=tuple(_recent_sends(session, number, category, now - longest)) if caps else (),
+        restriction=in_force_now.get(NO_PHI_BY_TEXT),
     )
 
 
@@ -104,7 +115,7 @@ def decide(
         requested_sender=msg.requested_sender,
         now=now,
     )
-    return found.decide(now)
+    return found.decide(now, private_text=msg.private_body is not None)
 
 
 def choose_sender(rules: KeywordRules, category: str, requested: str | None) -> str | None:
@@ -181,9 +192,10 @@ def preview(
     sender: str | None = None,
     now: dt.datetime,
     send_at: dt.datetime | None = None,
+    private_text: bool = False,
 ) -> Preview:
     """What the worker would decide for this number and category, at `send_at` (if later than
-    now) or now. No lock is taken and nothing is written."""
+    now) or now; `private_text`: the template has one. No lock is taken, nothing written."""
     at = send_at if send_at is not None and send_at > now else now
     found = grounds(
         session, rules, number=number, category=category, requested_sender=sender, now=at
@@ -191,7 +203,7 @@ def preview(
     return Preview(
         at=at,
         grounds=found,
-        decision=found.decide(at),
+        decision=found.decide(at, private_text=private_text),
         windows=tuple(_window_in(zone, at, found.week) for zone in found.zones),
         caps=tuple(
             CapUse(cap.count, cap.period, sum(1 for t in found.sent_at if t > at - cap.period))

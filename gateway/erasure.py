@@ -1,8 +1,8 @@
 """Erasure of message text: a patient's request (SPEC §7) and the retention purge.
 
-Message bodies and inbound texts are set to NULL. Consent events are the legal record and
-are kept; on a patient's request their free-text evidence fields are replaced by their
-digests (gateway.domain.chain.erase_text), so the hash chain still verifies.
+Message bodies (and their private texts) and inbound texts are set to NULL. Consent events
+are the legal record and are kept; on a patient's request their free-text evidence fields are
+replaced by their digests (gateway.domain.chain.erase_text), so the hash chain still verifies.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ def erase_number(session: Session, number: str, actor: str, now: dt.datetime) ->
         "pending_cancelled": _cancel_pending(session, number, now),
         "outbound_bodies": _null(
             session, OutboundMessage.body, OutboundMessage.to_number == number
+        ),
+        "private_texts": _null(
+            session, OutboundMessage.private_body, OutboundMessage.to_number == number
         ),
         "inbound_texts": _null(session, InboundMessage.body, InboundMessage.from_number == number),
         "review_notes": _null(session, Review.note, Review.number == number),
@@ -81,6 +84,13 @@ def purge_older_than(session: Session, now: dt.datetime, days: int, actor: str) 
         "outbound_bodies": _null(
             session,
             OutboundMessage.body,
+            OutboundMessage.created_at < cutoff,
+            OutboundMessage.status.not_in(PENDING),
+        ),
+        # A message that was never sent (blocked, failed) may still hold its private text.
+        "private_texts": _null(
+            session,
+            OutboundMessage.private_body,
             OutboundMessage.created_at < cutoff,
             OutboundMessage.status.not_in(PENDING),
         ),

@@ -145,6 +145,11 @@ class OutboundMessage(Base):
     category: Mapped[str] = mapped_column(String(40), index=True)
     body: Mapped[str | None] = mapped_column(Text)
     template: Mapped[str | None] = mapped_column(String(100))
+    # The template's private text, rendered when queued: what goes instead of `body` to a
+    # number with no PHI by text (HIPAA §164.522(b)). Erased and purged like the body.
+    private_body: Mapped[str | None] = mapped_column(Text)
+    # Which text the decision chose: "body" or "private_text" (then `body` is what went).
+    sent_text: Mapped[str | None] = mapped_column(String(12))
     status: Mapped[str] = mapped_column(String(12), index=True)
     send_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)

@@ -25,6 +25,7 @@ from gateway.domain import policy
 from gateway.domain.consent import Action, Source, Status
 from gateway.domain.keywords import KeywordRules
 from gateway.domain.phone import mask
+from gateway.domain.restriction import Text
 from gateway.models import OutboundMessage, SendAttempt
 from gateway.ports import CARRIER_BLOCK, INVALID_NUMBER, SendError, SmsSender
 from gateway.services import Problem
@@ -67,6 +68,7 @@ class Request:
     sender: str | None = None
     template: str | None = None
     idempotency_key: str | None = None
+    private_body: str | None = None  # the template's private text, filled in
 
     def digest(self) -> str:
         canonical = [
@@ -98,6 +100,15 @@ def render(rules: KeywordRules, template: str, fields: dict[str, Any]) -> tuple[
     return found.text.format(**{k: str(v) for k, v in fields.items()}), found.category
 
 
+def render_private(rules: KeywordRules, template: str, fields: dict[str, Any]) -> str | None:
+    """The template's private text filled in (its fields are the template's own, none PHI);
+    None when it has none. Call after `render`, which checks the template and its fields."""
+    found = rules.templates[template]
+    if found.private_text is None:
+        return None
+    return found.private_text.format(**{k: str(fields[k]) for k in found.private_fields})
+
+
 def submit(
     session: Session, rules: KeywordRules, request: Request, now: dt.datetime
 ) -> tuple[OutboundMessage, bool]:
@@ -125,6 +136,7 @@ def submit(
         category=request.category,
         body=request.body,
         template=request.template,
+        private_body=request.private_body,
         status="queued",
         send_at=request.send_at,
         created_at=now,
@@ -269,6 +281,7 @@ def _record(
 def _decided(msg: OutboundMessage, decision: policy.Decision, now: dt.datetime) -> None:
     msg.outcome, msg.reason = decision.outcome.value, decision.reason.value
     msg.consent_event_id, msg.decided_at, msg.until = decision.event_id, now, decision.until
+    msg.sent_text = decision.text.value if decision.text else None
     msg.updated_at = now
 
 
@@ -313,6 +326,9 @@ def _send(
 ) -> Outcome:
     _decided(msg, decision, now)
     msg.sender = choose_sender(rules, msg)
+    if decision.text is Text.PRIVATE_TEXT:
+        msg.body = msg.private_body  # HIPAA §164.522(b): the patient asked for no PHI by text
+    msg.private_body = None  # one text went; only it is kept
     assert msg.sender is not None and msg.body is not None
     if rules.categories[msg.category].requires_grant:
         msg.body = policy.with_opt_out_wording(msg.body)  # what was sent is what is kept

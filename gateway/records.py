@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from gateway import ledger
 from gateway.domain.consent import Event, Status, may_send, status_of
 from gateway.domain.keywords import KeywordRules
+from gateway.domain.restriction import NO_PHI_BY_TEXT
 from gateway.models import InboundMessage, OutboundMessage, Review
 
 RECENT = 20  # texts each way on a number's page
@@ -38,6 +39,11 @@ def consent_of(session: Session, rules: KeywordRules, number: str) -> list[Conse
             Consent(name, status, may_send(status, rule.requires_grant), rule.requires_grant, event)
         )
     return found
+
+
+def restriction_of(session: Session, number: str) -> Event | None:
+    """The number's no_phi_by_text event in force (HIPAA §164.522(b)), if any."""
+    return ledger.current(session, number).get(NO_PHI_BY_TEXT)
 
 
 def recent_inbound(session: Session, number: str, limit: int = RECENT) -> list[InboundMessage]:

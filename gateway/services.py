@@ -26,6 +26,7 @@ from gateway.domain.consent import (
 )
 from gateway.domain.keywords import KeywordRules
 from gateway.domain.proof import RECORDABLE, missing_proof
+from gateway.domain.restriction import RESTRICTIONS, missing_request_proof
 from gateway.models import ApiToken, InboundMessage, Review
 
 ROLES = ("admin", "front_desk", "auditor")
@@ -56,8 +57,8 @@ def record_consent(
     now: dt.datetime,
     occurred_at: dt.datetime | None = None,
 ) -> Event:
-    if category not in rules.categories:
-        known = ", ".join(rules.categories)
+    if category not in rules.categories and category not in RESTRICTIONS:
+        known = ", ".join([*rules.categories, *RESTRICTIONS])
         raise Problem(422, "invalid_category", f"category must be one of: {known}", "category")
     if source not in RECORDABLE:
         allowed = ", ".join(sorted(RECORDABLE))
@@ -68,6 +69,19 @@ def record_consent(
     _check_evidence_size(evidence)
     if chain.has_erasure_marker(evidence):
         raise Problem(422, "invalid", "evidence may not carry erasure markers", "evidence")
+    if category in RESTRICTIONS:
+        _check_request(category, action, source, evidence)
+        return ledger.append(
+            session,
+            number=number,
+            category=category,
+            action=action,
+            source=source,
+            actor=actor,
+            evidence=evidence,
+            now=now,
+            occurred_at=occurred_at,
+        )
     missing = missing_proof(
         requires_grant=rules.categories[category].requires_grant,
         action=action,
@@ -102,6 +116,23 @@ def record_consent(
         now=now,
         occurred_at=occurred_at,
     )
+
+
+def _check_request(
+    category: str, action: Action, source: Source, evidence: Mapping[str, Any]
+) -> None:
+    """A restriction (HIPAA §164.522(b)) is the patient's own request, recorded or lifted at
+    the desk that heard it: the ledger keeps who, how the patient asked, and a note."""
+    missing = missing_request_proof(source, evidence)
+    if missing:
+        doing = "recording" if action is Action.GRANT else "lifting"
+        raise Problem(
+            422,
+            "unprovable_request",
+            f"{doing} {category} needs the patient's request on record; missing: "
+            + "; ".join(missing),
+            "source" if missing[0].startswith("source") else "evidence",
+        )
 
 
 def _check_evidence_size(evidence: Mapping[str, Any]) -> None:

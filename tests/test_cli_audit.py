@@ -168,3 +168,20 @@ def test_bad_console_input_is_one_line(cli, runtime) -> None:
     assert code != 0 and "Traceback" not in out
     code, out = run(cli, "ledger", "events", "--since", "0001-01-01T00:00:00+01:00")
     assert code != 0 and "Traceback" not in out
+
+
+def test_ledger_show_names_a_restriction_in_force(cli, runtime: Runtime, clock) -> None:
+    with transaction(runtime.sessions) as session:
+        event = ledger.append(
+            session,
+            number=PATIENT,
+            category="no_phi_by_text",
+            action=Action.GRANT,
+            source=Source.FRONT_DESK,
+            actor="user:maria",
+            evidence={"staff": "maria", "method": "in_person", "note": "no details by text"},
+            now=clock.now,
+        )
+    code, out = run(cli, "ledger", "show", PATIENT)
+    assert code == 0
+    assert f"no_phi_by_text in force event {event.id} front_desk" in " ".join(out.split())

@@ -446,3 +446,88 @@ def test_the_join_texts_name_the_program_and_the_categories() -> None:
     assert "Msg & data rates may apply" in text and "STOP" in text and "HELP" in text
     spanish = join_text(rules, "es", "confirmation", ["transactional"], [])
     assert "recordatorios de citas" in spanish
+
+
+# --- private_text: what a number with no PHI by text receives (HIPAA §164.522(b)) ------------
+
+
+def test_a_private_text_with_health_information_is_refused_with_its_line(
+    tmp_path: Path,
+) -> None:
+    text = MINIMAL + (
+        "phi_fields: [appointment_time, provider]\n"
+        "templates:\n"
+        "  reminder:\n"
+        "    category: transactional\n"
+        "    text: 'Hi {first_name}, your visit with {provider} is at {appointment_time}.'\n"
+        "    private_text: 'Hi {first_name}, you have a visit at {appointment_time}.'\n"
+    )
+    [problem] = problems_of(write(tmp_path, text))
+    assert ":26: templates.reminder.private_text: " in problem
+    assert "protected health information: appointment_time" in problem
+
+
+def test_a_private_text_marked_phi_by_its_own_template_is_refused(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        "templates:\n"
+        "  result:\n"
+        "    category: transactional\n"
+        "    text: 'Your {test} result is in.'\n"
+        "    phi: [test]\n"
+        "    private_text: 'A {test} result is in.'\n"
+    )
+    [problem] = problems_of(write(tmp_path, text))
+    assert "templates.result.private_text: " in problem
+    assert "protected health information: test" in problem
+
+
+def test_a_private_text_may_use_only_its_templates_own_fields(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        "templates:\n"
+        "  reminder:\n"
+        "    category: transactional\n"
+        "    text: 'Hi {first_name}, see you soon.'\n"
+        "    private_text: 'Hi {nickname}, call us.'\n"
+        "  broken:\n"
+        "    category: transactional\n"
+        "    text: 'Hi.'\n"
+        "    private_text: 'Hi {first name}.'\n"
+    )
+    problems = problems_of(write(tmp_path, text))
+    assert len(problems) == 2
+    assert "templates.reminder.private_text: " in problems[0]
+    assert "not in its text: nickname" in problems[0]
+    assert "templates.broken.private_text: bad placeholder" in problems[1]
+
+
+def test_keywords_check_refuses_a_private_text_with_health_information(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        "phi_fields: [treatment]\n"
+        "templates:\n"
+        "  refill:\n"
+        "    category: transactional\n"
+        "    text: 'Your {treatment} refill is ready.'\n"
+        "    private_text: 'Your {treatment} is ready.'\n"
+    )
+    result = CliRunner().invoke(keywords_group, ["check", str(write(tmp_path, text))])
+    assert result.exit_code == 1
+    assert "templates.refill.private_text: a private text may not use protected" in result.output
+
+
+def test_a_category_may_not_take_the_restrictions_name(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "categories:\n", "categories:\n  no_phi_by_text: {requires_grant: false}\n"
+    )
+    problems = problems_of(write(tmp_path, text))
+    assert any(
+        "categories.no_phi_by_text: 'no_phi_by_text' is a patient's restriction" in p
+        for p in problems
+    )
+
+
+def test_the_shipped_appointment_reminder_has_a_private_text_without_health_details() -> None:
+    reminder = load_rules(SHIPPED).templates["appointment_reminder"]
+    assert reminder.private_text is not None
+    assert reminder.private_fields == ()
+    assert "{" not in reminder.private_text
+    assert load_rules(SHIPPED).templates["flu_shot_offer"].private_text is None

@@ -1,6 +1,7 @@
 """The one send rule (SPEC §6): may this message go now, and if not, why and until when.
 
-Checks in order — consent, sender, quiet hours, frequency caps — each with its reason code.
+Checks in order — consent, the patient's restriction (no PHI by text), sender, quiet hours,
+frequency caps — each with its reason code.
 Pure: the caller passes the consent state, the recipient's zones, the windows, the times of
 recent sends and `now`.
 """
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from gateway.domain.consent import Status, may_send
 from gateway.domain.keywords import TimeWindow
+from gateway.domain.restriction import Text
 
 OPT_OUT_WORDING = re.compile(r"\b(reply|text|send)\s+[\"'“]?stop\b", re.IGNORECASE)
 
@@ -37,6 +39,7 @@ class Reason(StrEnum):
     CARRIER_BLOCK = "carrier_block"
     PROVIDER_ERROR = "provider_error"
     ERASED = "erased"  # the patient's erasure took the text before it was sent
+    RESTRICTED = "restricted"  # no PHI by text, and no private text to send instead
 
 
 def narrow(window: TimeWindow, other: TimeWindow | None) -> TimeWindow:
@@ -62,6 +65,7 @@ class Decision:
     reason: Reason
     until: dt.datetime | None = None
     event_id: int | None = None
+    text: Text | None = None  # which text goes (or waits); None when blocked
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class Recipient:
     event_id: int | None
     zones: tuple[str, ...]
     week: Week  # the category's quiet-hours windows narrowed by the recipient's state
+    restricted: bool = False  # no PHI by text (HIPAA §164.522(b)): only a private text goes
 
 
 def decide(
@@ -80,20 +85,26 @@ def decide(
     caps: Sequence[Cap],
     sent_at: Iterable[dt.datetime],
     now: dt.datetime,
+    private_text: bool = False,
 ) -> Decision:
+    """`private_text`: the message's template has a text without PHI, for a restricted number."""
     event = recipient.event_id
     if not may_send(recipient.status, requires_grant):
         reason = Reason.OPTED_OUT if recipient.status is Status.REVOKED else Reason.NO_CONSENT
         return Decision(Outcome.BLOCK, reason, event_id=event)
+    if recipient.restricted and not private_text:
+        # A free text (or a template without a private text) may carry anything: not sent.
+        return Decision(Outcome.BLOCK, Reason.RESTRICTED, event_id=event)
+    text = Text.PRIVATE_TEXT if recipient.restricted else Text.BODY
     if sender is None:
         return Decision(Outcome.BLOCK, Reason.NO_SENDER, event_id=event)
     allowed = next_allowed(now, recipient.zones, recipient.week)
     if allowed > now:
-        return Decision(Outcome.DEFER, Reason.QUIET_HOURS, allowed, event)
+        return Decision(Outcome.DEFER, Reason.QUIET_HOURS, allowed, event, text)
     capped = cap_until(now, list(sent_at), caps)
     if capped is not None:
-        return Decision(Outcome.DEFER, Reason.FREQUENCY_CAP, capped, event)
-    return Decision(Outcome.SEND, Reason.OK, event_id=event)
+        return Decision(Outcome.DEFER, Reason.FREQUENCY_CAP, capped, event, text)
+    return Decision(Outcome.SEND, Reason.OK, event_id=event, text=text)
 
 
 def allowed_at(t: dt.datetime, zones: Sequence[str], week: Week) -> bool:

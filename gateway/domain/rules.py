@@ -127,6 +127,10 @@ class Template:
     phi_fields: tuple[str, ...]
     # The replies it asks for: {"C": "confirm", "NO": "decline"} (keys as written).
     answers: Mapping[str, str] = field(default_factory=dict)
+    # What goes instead to a number with no PHI by text (HIPAA §164.522(b)): none of its
+    # fields is PHI. None: such a number gets nothing from this template (reason restricted).
+    private_text: str | None = None
+    private_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from gateway.domain.restriction import RESTRICTIONS
 from gateway.domain.rules import SCOPE_WORDS, CategoryRule, KeyPath, Program, Sender
 from gateway.domain.schema_reader import Reader, joined
 
@@ -42,6 +43,9 @@ def read_categories(
         where = (*path, str(name))
         if not isinstance(name, str) or not _NAME.fullmatch(name) or name in SCOPE_WORDS:
             reader.error(where, "a category name is lower-case letters, digits, _ (not all/sender)")
+            continue
+        if name in RESTRICTIONS:
+            reader.error(where, f"'{name}' is a patient's restriction, recorded per number")
             continue
         spec = reader.mapping(body, where, ("requires_grant", "labels"), ("requires_grant",))
         labels = reader.language_map(spec.get("labels"), (*where, "labels"), languages, every=True)

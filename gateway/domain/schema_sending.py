@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from gateway.domain.rules import (
@@ -126,7 +127,9 @@ def _template(
     categories: Mapping[str, CategoryRule],
     phi: frozenset[str],
 ) -> Template | None:
-    spec = reader.mapping(body, where, ("category", "text", "phi", "answers"), ("category", "text"))
+    spec = reader.mapping(
+        body, where, ("category", "text", "phi", "answers", "private_text"), ("category", "text")
+    )
     category = (
         reader.text(spec.get("category"), (*where, "category")) if "category" in spec else None
     )
@@ -152,7 +155,42 @@ def _template(
             + ", ".join(phi_used),
         )
     answers = _answers(reader, spec.get("answers"), (*where, "answers"))
-    return Template(name, category, text, fields, phi_used, answers)
+    private = _private_text(reader, spec, (*where, "private_text"), fields, marked)
+    private_fields = tuple(dict.fromkeys(template_fields(private))) if private else ()
+    return Template(name, category, text, fields, phi_used, answers, private, private_fields)
+
+
+def _private_text(
+    reader: Reader,
+    spec: Mapping[str, Any],
+    path: KeyPath,
+    fields: tuple[str, ...],
+    phi: AbstractSet[str],
+) -> str | None:
+    """The text for a number with no PHI by text (HIPAA §164.522(b)): it may use only the
+    template's own fields that are not PHI ("You have an appointment tomorrow. Call us")."""
+    if "private_text" not in spec:
+        return None
+    private = reader.text(spec.get("private_text"), path)
+    if private is None:
+        return None
+    try:
+        used = tuple(dict.fromkeys(template_fields(private)))
+    except ValueError as exc:
+        reader.error(path, f"bad placeholder: {exc}")
+        return None
+    problems = len(reader.problems)
+    if phi_used := [f for f in used if f in phi]:
+        reader.error(
+            path, "a private text may not use protected health information: " + ", ".join(phi_used)
+        )
+    if unknown := [f for f in used if f not in phi and f not in fields]:
+        reader.error(
+            path,
+            "a private text may use only the template's own fields; not in its text: "
+            + ", ".join(unknown),
+        )
+    return private if len(reader.problems) == problems else None
 
 
 def _answers(reader: Reader, value: Any, path: KeyPath) -> dict[str, str]:

@@ -72,10 +72,17 @@ class CategoryState(Answer):
     )
 
 
+class RestrictionState(Answer):
+    in_force: bool
+    event: ConsentEvent | None
+
+
 class ConsentState(Answer):
     number: str
     at: Time | None
     categories: dict[str, CategoryState]
+    # The patient's requests on how we text them (HIPAA §164.522(b)): "no_phi_by_text".
+    restrictions: dict[str, RestrictionState]
 
 
 class Inbound(Answer):
@@ -103,6 +110,7 @@ class Decision(Answer):
     consent_event_id: int | None
     decided_at: Time | None
     until: Time | None
+    text: Literal["body", "private_text"] | None = None
 
 
 class Attempt(Answer):

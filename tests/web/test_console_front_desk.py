@@ -537,3 +537,84 @@ def test_the_review_queue_reads_a_strange_page_number_as_the_first(
     desk: Callable[[str], Desk], query: str
 ) -> None:
     assert "Reviews" in desk("front_desk").text(f"/reviews?{query}")
+
+
+# --- No PHI by text (HIPAA §164.522(b), issue 10 item 5) -----------------------------------
+
+ASKED = {"staff": "maria", "method": "phone_call", "note": "asked by phone: no details by text"}
+
+
+def test_the_front_desk_records_and_lifts_no_phi_by_text_on_the_numbers_page(
+    desk: Callable[[str], Desk], runtime: Runtime
+) -> None:
+    front, page_of = desk("front_desk"), f"/numbers/{PATIENT}"
+    assert "Record the patient&#39;s request" in front.text(page_of)
+    where = f"/numbers/{PATIENT}/restriction"
+    answer = front.post(where, {"action": "grant", **ASKED}, token_from=page_of)
+    assert answer.status_code == 303
+    with transaction(runtime.sessions) as session:
+        event = session.execute(select(ConsentEventRow)).scalar_one()
+    assert (event.category, event.action, event.source) == ("no_phi_by_text", "grant", "front_desk")
+    assert (event.evidence, event.actor) == (ASKED, "user:maria")
+    page = front.text(answer.headers["Location"])
+    assert re.search(r'id="restriction-title".*?in force', page, re.S)
+    assert f'<span class="mono">#{event.id}</span> recorded' in page
+    assert "Lift the restriction" in page
+    lifted = front.post(where, {"action": "revoke", **ASKED}, token_from=page_of)
+    assert lifted.status_code == 303
+    assert re.search(r'id="restriction-title".*?lifted', front.text(page_of), re.S)
+
+
+def test_a_restriction_without_how_the_patient_asked_is_refused_next_to_the_field(
+    desk: Callable[[str], Desk], runtime: Runtime
+) -> None:
+    answer = desk("front_desk").post(
+        f"/numbers/{PATIENT}/restriction",
+        {"action": "grant", "staff": "maria", "method": "", "note": ""},
+        token_from=f"/numbers/{PATIENT}",
+    )
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "needs the patient&#39;s request on record; missing:" in page
+    assert re.search(r'id="restriction-method"[^>]*aria-invalid="true"', page)
+    assert re.search(r'id="restriction-note"[^>]*aria-invalid="true"', page)
+    with transaction(runtime.sessions) as session:
+        assert session.execute(select(ConsentEventRow)).first() is None
+
+
+def test_an_auditor_sees_the_restriction_form_disabled_and_cannot_post_it(
+    desk: Callable[[str], Desk], runtime: Runtime
+) -> None:
+    auditor = desk("auditor")
+    page = auditor.text(f"/numbers/{PATIENT}")
+    assert re.search(r'id="record-restriction".*?<fieldset class="bare" disabled>', page, re.S)
+    answer = auditor.post(f"/numbers/{PATIENT}/restriction", {"action": "grant", **ASKED})
+    assert answer.status_code == 403
+
+
+def test_the_check_says_the_private_text_will_go_and_a_free_text_is_blocked(
+    desk: Callable[[str], Desk], runtime: Runtime, dry_drain
+) -> None:
+    front = desk("front_desk")
+    front.post(
+        f"/numbers/{PATIENT}/restriction",
+        {"action": "grant", **ASKED},
+        token_from=f"/numbers/{PATIENT}",
+    )
+    free = front.post("/send", send_form(body="Your results are in", do="check"))
+    page = free.get_data(as_text=True)
+    assert "Will be blocked: the patient asked that no health details be texted" in page
+    assert "a text written here is never sent" in page
+    form = send_form(body="", category="", template="appointment_reminder")
+    form["field.appointment_reminder.provider"] = "Dr. Okafor"
+    form["field.appointment_reminder.appointment_time"] = "Tue 9:00"
+    check = front.post("/send", {**form, "do": "check"}).get_data(as_text=True)
+    assert "May receive transactional now" in check and 'id="private-text-goes"' in check
+    [shown] = re.findall(r"<dt>Text</dt>\s*<dd><pre>(.*?)</pre>", check, re.S)
+    assert "you have an appointment with us soon" in shown and "Dr. Okafor" not in shown
+    msg_id = sent_id(front.post("/send", form))
+    dry_drain()
+    sent = message(runtime, msg_id)
+    assert (sent.status, sent.sent_text) == ("dry_run", "private_text")
+    assert sent.body and "Dr. Okafor" not in sent.body
+    assert "The template's private text: the patient asked" in front.text(f"/messages/{msg_id}")

@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 from gateway import corrections, ledger, services
 from gateway.db import transaction
 from gateway.domain.consent import Action, Event, Source, may_send, state_as_of, status_of
+from gateway.domain.restriction import RESTRICTIONS, in_force
 from gateway.web import params
 from gateway.web.audit import audited, touch
 from gateway.web.auth import READ, WRITE_CONSENT, current_actor, requires
@@ -76,7 +77,13 @@ class NewCorrection(Body):
 
 class NewEvent(Body):
     number: PhoneText
-    category: Name
+    category: Annotated[
+        Name,
+        Field(
+            description="a category from keywords.yml, or no_phi_by_text: the patient's request "
+            "that no health details be texted (grant: in force; revoke: lifted)"
+        ),
+    ]
     action: Action
     source: Annotated[
         ApiSource | None,
@@ -85,7 +92,8 @@ class NewEvent(Body):
             {
                 "type": "string",
                 "enum": list(get_args(ApiSource)),
-                "description": "how consent was given: required for a grant; a revoke "
+                "description": "how consent was given: required for a grant (no_phi_by_text: "
+                "front_desk, the default); a revoke "
                 "without it is recorded as api",
             }
         ),
@@ -109,16 +117,16 @@ def show(number: str) -> Response:
     at = given_query(AsOf).at
     with transaction(rt.sessions) as session:
         if at is None:
-            in_force = ledger.current(session, e164)
+            in_force_events = ledger.current(session, e164)
         else:
-            in_force = state_as_of(ledger.history(session, e164), at)
+            in_force_events = state_as_of(ledger.history(session, e164), at)
         # Both sides of an amendment: what a correction voided, and (as of a time before it)
         # the correction that later voided the event then in force.
         voided_by = corrections.corrections_of(session, e164)
         voided = {e.id: ledger.get(session, fixed) for fixed, e in voided_by.items()}
     categories = {}
     for name, rule in rt.rules.categories.items():
-        event = in_force.get(name)
+        event = in_force_events.get(name)
         status = status_of(event)
         corrected = voided.get(event.id) if event else None
         later = voided_by.get(event.id) if event else None
@@ -130,7 +138,22 @@ def show(number: str) -> Response:
             else None,
             "corrected_event": event_json(corrected) if corrected else None,
         }
-    return jsonify({"number": e164, "at": params.iso(at or rt.clock()), "categories": categories})
+    # HIPAA §164.522(b): what the patient asked about how we text them, with its event.
+    restrictions = {
+        name: {
+            "in_force": in_force(event := in_force_events.get(name)),
+            "event": event_json(event) if event else None,
+        }
+        for name in RESTRICTIONS
+    }
+    return jsonify(
+        {
+            "number": e164,
+            "at": params.iso(at or rt.clock()),
+            "categories": categories,
+            "restrictions": restrictions,
+        }
+    )
 
 
 @bp.post("")
@@ -201,6 +224,8 @@ def _source(body: NewEvent) -> Source:
     `api` and then refused as unprovable (which sent people looking at their evidence)."""
     if body.source is not None:
         return Source(body.source)
+    if body.category in RESTRICTIONS:
+        return Source.FRONT_DESK  # the desk that heard the patient ask; evidence says who
     if body.action is Action.GRANT:
         allowed = ", ".join(get_args(ApiSource))
         raise FieldError("required", f"source is required for a grant: one of {allowed}", "source")

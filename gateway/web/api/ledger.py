@@ -10,6 +10,7 @@ from flask import Blueprint, Response, jsonify, stream_with_context
 from gateway import corrections, ledger
 from gateway.db import transaction
 from gateway.domain.consent import Action, Source
+from gateway.domain.restriction import RESTRICTIONS
 from gateway.exports import FORMATS, event_record
 from gateway.web import params
 from gateway.web.audit import audited, touch, touch_all
@@ -52,8 +53,9 @@ class Export(Filter):
 
 def event_filter(given: Filter) -> ledger.EventFilter:
     rt = runtime()
-    if given.category is not None and given.category not in rt.rules.categories:
-        allowed = ", ".join(rt.rules.categories)
+    known = [*rt.rules.categories, *RESTRICTIONS]  # a restriction is a ledger event too
+    if given.category is not None and given.category not in known:
+        allowed = ", ".join(known)
         raise FieldError("invalid", f"category is one of: {allowed}", "category")
     number = given.number
     f = ledger.EventFilter(

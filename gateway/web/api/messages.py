@@ -63,6 +63,8 @@ def message_json(msg: OutboundMessage, attempts: list[SendAttempt]) -> dict[str,
             "consent_event_id": msg.consent_event_id,
             "decided_at": params.iso(msg.decided_at),
             "until": params.iso(msg.until),
+            # Which text went (or waits): "private_text" for a number with no PHI by text.
+            "text": msg.sent_text,
         },
         "twilio_sid": msg.twilio_sid,
         "attempts": [
@@ -136,10 +138,12 @@ def _request(body: NewMessage) -> outbound.Request:
     sender = None
     if body.sender is not None:
         sender = params.phone(body.sender, "sender", rt.settings.default_region)
+    private = None
     if body.template is not None:
         if body.body is not None:
             raise FieldError("invalid", "send a template or a body, not both", "body")
         text, category = outbound.render(rt.rules, body.template, body.fields)
+        private = outbound.render_private(rt.rules, body.template, body.fields)
         if body.category not in (None, category):
             raise FieldError(
                 "invalid_category", f"template {body.template} is {category}", "category"
@@ -161,6 +165,7 @@ def _request(body: NewMessage) -> outbound.Request:
         sender=sender,
         template=body.template,
         idempotency_key=_idempotency_key(),
+        private_body=private,
     )
 
 

@@ -17,6 +17,7 @@ from gateway import ledger
 from gateway.db import transaction
 from gateway.domain.chain import Verdict
 from gateway.domain.consent import Action, Source
+from gateway.domain.restriction import RESTRICTIONS
 from gateway.exports import event_record
 from gateway.models import ConsentEventRow, OutboundMessage
 from gateway.web import params
@@ -40,7 +41,7 @@ def event_filter(form: QueryForm) -> ledger.EventFilter:
     since, until = form.days(ZoneInfo(rt.settings.clinic_timezone))
     f = ledger.EventFilter(
         number=form.phone("number", rt.settings.default_region),
-        category=form.choice("category", rt.rules.categories),
+        category=form.choice("category", [*rt.rules.categories, *RESTRICTIONS]),
         action=form.choice("action", [a.value for a in Action]),
         source=form.choice("source", [s.value for s in Source]),
         since=since,
@@ -53,7 +54,7 @@ def event_filter(form: QueryForm) -> ledger.EventFilter:
 
 def choices() -> dict[str, list[str]]:
     return {
-        "category": list(runtime().rules.categories),
+        "category": [*runtime().rules.categories, *RESTRICTIONS],
         "action": [a.value for a in Action],
         "source": [s.value for s in Source],
     }

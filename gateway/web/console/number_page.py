@@ -16,6 +16,7 @@ from gateway import corrections, records, services
 from gateway.db import transaction
 from gateway.domain.consent import LIFT_METHODS, Action, Source
 from gateway.domain.phone import Phone
+from gateway.domain.restriction import NO_PHI_BY_TEXT, in_force
 from gateway.services import Problem
 from gateway.web.audit import audited, touch
 from gateway.web.auth import READ, WRITE_CONSENT, current_actor
@@ -32,6 +33,7 @@ SOURCES = {
     ),
 }
 EVIDENCE = ("disclosure_version", "disclosure_text", "form_id", "staff", "method", "note")
+RESTRICTION_EVIDENCE = ("staff", "method", "note")
 EVERY = "*"  # the revoke form's "every category"
 MAX_TEXT = 2000
 
@@ -117,6 +119,41 @@ def correct(number: str) -> tuple[str, int] | Response:
     return redirect_to("number_pages.number", number=e164, recorded=str(fixed.id))
 
 
+@bp.post("/numbers/<number>/restriction")
+@page(*WRITE_CONSENT)
+def restriction(number: str) -> tuple[str, int] | Response:
+    """Record or lift the patient's request for no PHI by text (HIPAA §164.522(b)): a ledger
+    event through the API's own path, with who heard it, how the patient asked, and a note."""
+    try:
+        e164 = parse_number(number)
+    except ValueError as exc:
+        return render(
+            "console/number_lookup.html", 422, title="Numbers", typed=number[:40], problem=str(exc)
+        )
+    form = request.form
+    action = Action.REVOKE if form.get("action") == "revoke" else Action.GRANT
+    rt = runtime()
+    evidence = {k: v for k in RESTRICTION_EVIDENCE if (v := form.get(k, "").strip()[:MAX_TEXT])}
+    try:
+        with transaction(rt.sessions) as session:
+            event = services.record_consent(
+                session,
+                rt.rules,
+                number=e164,
+                category=NO_PHI_BY_TEXT,
+                action=action,
+                source=Source.FRONT_DESK,
+                evidence=evidence,
+                actor=str(current_actor()),
+                now=rt.clock(),
+            )
+    except Problem as exc:
+        errors = Errors()
+        _place(errors, exc)
+        return _shown(e164, status=exc.status, failed="restriction", errors=errors, posted=form)
+    return redirect_to("number_pages.number", number=e164, recorded=event.id)
+
+
 def _record(number: str, action: str, form: MultiDict[str, str]) -> list[int]:
     rt = runtime()
     category = form.get("category", "")
@@ -172,11 +209,18 @@ def _shown(
         rt = runtime()
         with transaction(rt.sessions) as session:
             consent = records.consent_of(session, rt.rules, number)
+            restriction = records.restriction_of(session, number)
             inbound = records.recent_inbound(session, number)
             outbound = records.recent_outbound(session, number)
             for row in (*inbound, *outbound):
                 session.expunge(row)
-        return {"consent": consent, "inbound": inbound, "outbound": outbound}
+        return {
+            "consent": consent,
+            "restriction": restriction,
+            "restricted": in_force(restriction),
+            "inbound": inbound,
+            "outbound": outbound,
+        }
 
     found = audited("console.consent.read")(read)()
     rt = runtime()

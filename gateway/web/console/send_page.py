@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from gateway import decision, outbound
 from gateway.db import transaction
 from gateway.domain import policy
+from gateway.domain.restriction import Text
 from gateway.services import Problem
 from gateway.web.api.messages import queue_message
 from gateway.web.audit import audited, touch
@@ -84,6 +85,7 @@ def _check(draft: Draft) -> tuple[str, int]:
                 category=draft.category,
                 now=rt.clock(),
                 send_at=draft.send_at,
+                private_text=_private_text(rt.rules, draft) is not None,
             )
 
     preview = audited("console.send.preview")(look)()
@@ -93,14 +95,18 @@ def _check(draft: Draft) -> tuple[str, int]:
 def _send(draft: Draft) -> tuple[str, int] | Response:
     if draft.errors or draft.to is None or draft.category is None or draft.body is None:
         return _page(draft.form, draft.fields, draft.errors, status=422)
+    template = draft.form.get("template") or None
     message = outbound.Request(
         to=draft.to,
         category=draft.category,
         body=draft.body,
         actor=str(current_actor()),
         send_at=draft.send_at,
-        template=draft.form.get("template") or None,
+        template=template,
         idempotency_key=_idempotency_key(draft.form.get("key", "")),
+        private_body=(
+            outbound.render_private(runtime().rules, template, draft.fields) if template else None
+        ),
     )
     try:
         row = queue_message(message)
@@ -110,6 +116,14 @@ def _send(draft: Draft) -> tuple[str, int] | Response:
         draft.errors.problem(exc, "body")
         return _page(draft.form, draft.fields, draft.errors, status=exc.status)
     return redirect_to("message_pages.message", message_id=row.id, sent=1)
+
+
+def _private_text(rules: Any, draft: Draft) -> str | None:
+    """The template's private text, filled in: what a number with no PHI by text receives."""
+    template = draft.form.get("template") or None
+    if template is None or draft.body is None or template not in rules.templates:
+        return None
+    return outbound.render_private(rules, template, draft.fields)
 
 
 def _idempotency_key(key: str) -> str | None:
@@ -216,9 +230,12 @@ def _page(
     form["key"] = form.get("key") or secrets.token_urlsafe(16)
     final_body = None
     if preview is not None and draft is not None and draft.body is not None:
-        final_body = (
-            policy.with_opt_out_wording(draft.body) if preview.grounds.requires_grant else None
-        )
+        going = draft.body
+        if preview.decision.text is Text.PRIVATE_TEXT:
+            going = _private_text(rules, draft) or draft.body
+        if preview.grounds.requires_grant:
+            going = policy.with_opt_out_wording(going)
+        final_body = going if going != draft.body else None
     return render(
         "console/send.html",
         status,

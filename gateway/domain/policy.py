@@ -37,6 +37,7 @@ class Reason(StrEnum):
     CARRIER_BLOCK = "carrier_block"
     PROVIDER_ERROR = "provider_error"
     ERASED = "erased"  # the patient's erasure took the text before it was sent
+    REASSIGNED = "reassigned"  # the number changed hands since it was last the patient's
 
 
 def narrow(window: TimeWindow, other: TimeWindow | None) -> TimeWindow:

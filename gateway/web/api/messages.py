@@ -63,6 +63,7 @@ def message_json(msg: OutboundMessage, attempts: list[SendAttempt]) -> dict[str,
             "consent_event_id": msg.consent_event_id,
             "decided_at": params.iso(msg.decided_at),
             "until": params.iso(msg.until),
+            "reassigned_check": msg.reassigned_check,
         },
         "twilio_sid": msg.twilio_sid,
         "attempts": [

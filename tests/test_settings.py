@@ -86,3 +86,14 @@ def test_dev_mode_is_never_read_from_the_environment() -> None:
         assert not settings.dev_mode and settings.webhook_token is None
     assert Settings(dev_mode=True).webhook_token == DEV_WEBHOOK_TOKEN
     assert Settings(dev_mode=True, twilio_auth_token="real").webhook_token == "real"
+
+
+def test_reassigned_check_days_defaults_to_90_and_0_checks_every_time() -> None:
+    assert Settings.from_env({}).reassigned_check_days == 90
+    assert Settings.from_env({"REASSIGNED_CHECK_DAYS": "0"}).reassigned_check_days == 0
+
+
+@pytest.mark.parametrize("raw", ["-1", "ninety", "1.5"])
+def test_a_malformed_reassigned_check_days_stops_start_up(raw: str) -> None:
+    with pytest.raises(SettingsError, match="REASSIGNED_CHECK_DAYS"):
+        Settings.from_env({"REASSIGNED_CHECK_DAYS": raw})

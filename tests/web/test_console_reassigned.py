@@ -1,0 +1,49 @@
+"""The number page's "still the patient's number?": its checks in words, and the front
+desk's "verified" button (FCC §64.1200(m), SPEC §10)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from gateway.db import transaction
+from gateway.models import ConsentEventRow, NumberCheck
+from gateway.runtime import Runtime
+from tests.conftest import PATIENT
+from tests.web.test_console_front_desk import Desk, desk  # noqa: F401 (the fixture)
+
+
+def test_the_front_desk_records_that_the_patient_confirmed_the_number(
+    desk: Callable[[str], Desk], runtime: Runtime  # noqa: F811
+) -> None:
+    front = desk("front_desk")
+    page = front.text(f"/numbers/{PATIENT}")
+    assert "Still the patient&#39;s number?" in page or "Still the patient's number?" in page
+    assert "Nothing on record yet shows this number is the patient" in page
+    form = {"verified_note": "asked at check-in"}
+    answer = front.post(f"/numbers/{PATIENT}/verified", form, token_from=f"/numbers/{PATIENT}")
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == f"/numbers/{PATIENT}?verified=1"
+    with transaction(runtime.sessions) as session:
+        check = session.execute(select(NumberCheck)).scalar_one()
+        assert session.execute(select(ConsentEventRow)).first() is None  # not a consent change
+    assert (check.outcome, check.actor, check.evidence) == (
+        "verified",
+        "user:maria",
+        {"note": "asked at check-in"},
+    )
+    shown = front.text(answer.headers["Location"])
+    assert "Recorded: the patient confirmed this number is theirs." in shown
+    assert "the patient confirmed it at the front desk" in shown
+    assert "Last known to be the patient" in shown
+
+
+def test_an_auditor_sees_the_checks_but_cannot_record_one(
+    desk: Callable[[str], Desk], runtime: Runtime  # noqa: F811
+) -> None:
+    auditor = desk("auditor")
+    answer = auditor.post(f"/numbers/{PATIENT}/verified", {}, token_from="/")
+    assert answer.status_code == 403
+    with transaction(runtime.sessions) as session:
+        assert session.execute(select(NumberCheck)).first() is None

@@ -15,7 +15,8 @@ from tests.web.test_console_front_desk import Desk, desk  # noqa: F401 (the fixt
 
 
 def test_the_front_desk_records_that_the_patient_confirmed_the_number(
-    desk: Callable[[str], Desk], runtime: Runtime  # noqa: F811
+    desk: Callable[[str], Desk],
+    runtime: Runtime,  # noqa: F811
 ) -> None:
     front = desk("front_desk")
     page = front.text(f"/numbers/{PATIENT}")
@@ -40,7 +41,8 @@ def test_the_front_desk_records_that_the_patient_confirmed_the_number(
 
 
 def test_an_auditor_sees_the_checks_but_cannot_record_one(
-    desk: Callable[[str], Desk], runtime: Runtime  # noqa: F811
+    desk: Callable[[str], Desk],
+    runtime: Runtime,  # noqa: F811
 ) -> None:
     auditor = desk("auditor")
     answer = auditor.post(f"/numbers/{PATIENT}/verified", {}, token_from="/")

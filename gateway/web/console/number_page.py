@@ -110,9 +110,7 @@ def verified(number: str) -> tuple[str, int] | Response:
     note = request.form.get("verified_note", "").strip()[:MAX_TEXT] or None
     rt = runtime()
     with transaction(rt.sessions) as session:
-        number_checks.verified(
-            session, e164, staff=str(current_actor()), note=note, now=rt.clock()
-        )
+        number_checks.verified(session, e164, staff=str(current_actor()), note=note, now=rt.clock())
     return redirect_to("number_pages.number", number=e164, verified="1")
 
 

@@ -11,12 +11,15 @@ from gateway.db import transaction
 from gateway.models import ConsentEventRow, NumberCheck
 from gateway.runtime import Runtime
 from tests.conftest import PATIENT
-from tests.web.test_console_front_desk import Desk, desk  # noqa: F401 (the fixture)
+from tests.web import test_console_front_desk as front_desk_pages
+from tests.web.test_console_front_desk import Desk
+
+desk = front_desk_pages.desk  # the signed-in browser fixture
 
 
 def test_the_front_desk_records_that_the_patient_confirmed_the_number(
     desk: Callable[[str], Desk],
-    runtime: Runtime,  # noqa: F811
+    runtime: Runtime,
 ) -> None:
     front = desk("front_desk")
     page = front.text(f"/numbers/{PATIENT}")
@@ -42,7 +45,7 @@ def test_the_front_desk_records_that_the_patient_confirmed_the_number(
 
 def test_an_auditor_sees_the_checks_but_cannot_record_one(
     desk: Callable[[str], Desk],
-    runtime: Runtime,  # noqa: F811
+    runtime: Runtime,
 ) -> None:
     auditor = desk("auditor")
     answer = auditor.post(f"/numbers/{PATIENT}/verified", {}, token_from="/")

@@ -47,19 +47,19 @@ def deliver(message_id: str) -> str:
     """Decide at send time and send: SPEC §6, in one transaction holding the number's lock."""
     rt = current()
     now = rt.clock()
+    days = rt.settings.reassigned_check_days
     try:
         with bounded(rt) as session:
             if not outbound.claim(session, message_id, now):
                 return "skipped: already taken or not due"
+            question = number_checks.question(session, rt.rules, message_id, now, days)
     except DBAPIError as exc:  # another transaction holds the message's row
         if not lock_timed_out(exc):
             raise
         return _later(rt, message_id, now)
     job = get_current_job()
     final_try = job is None or not job.retries_left
-    screening = outbound.Screening(
-        rt.settings.reassigned_check_days, _ask_reassigned(rt, message_id, now)
-    )
+    screening = outbound.Screening(days, _ask_reassigned(rt, question))
     try:
         with bounded(rt) as session:
             result = outbound.deliver(
@@ -82,13 +82,10 @@ def deliver(message_id: str) -> str:
     return result.status
 
 
-def _ask_reassigned(rt: WorkerRuntime, message_id: str, now: dt.datetime) -> int | None:
+def _ask_reassigned(rt: WorkerRuntime, question: number_checks.Question | None) -> int | None:
     """FCC §64.1200(m): marketing to a number not verified lately asks the reassigned-numbers
     database first — before the number's lock, so a STOP never waits on the provider. The
     query and its answer are committed at once; the check's id goes to the decision."""
-    with bounded(rt) as session:
-        days = rt.settings.reassigned_check_days
-        question = number_checks.question(session, rt.rules, message_id, now, days)
     if question is None:
         return None
     asked = number_checks.ask(rt.numbers, question)

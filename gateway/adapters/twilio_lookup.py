@@ -16,8 +16,9 @@ from gateway.domain.reassigned import Answer, ReassignedAnswer
 from gateway.ports import CheckError
 
 # Asked before the number's lock is taken, so nothing waits on it but this one message; a
-# bound all the same (ARCHITECTURE: every wait is bounded).
-LOOKUP_TIMEOUT_SECONDS = 10.0
+# bound all the same, well inside outbound.CLAIM_SETTLES (10 s): a claimed message whose worker
+# is still asking must not look abandoned to a status callback or to reconcile.
+LOOKUP_TIMEOUT_SECONDS = 5.0
 ANSWERS = {"yes": Answer.YES, "no": Answer.NO, "no_data_available": Answer.NO_DATA}
 
 

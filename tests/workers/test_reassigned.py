@@ -36,11 +36,13 @@ class FakeLookup:
         query = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
         self.asked.append(query)
         answer = self.answers.pop(0)
-        if isinstance(answer, tuple):
+        if isinstance(answer, tuple) and isinstance(answer[0], int):
             status, code = answer
             return status, {}, json.dumps({"code": code, "message": "nope", "status": status})
-        since = query.get("LastVerifiedDate", "")
-        echoed = f"{since[:4]}-{since[4:6]}-{since[6:]}"
+        asked = query.get("LastVerifiedDate", "")
+        echoed = f"{asked[:4]}-{asked[4:6]}-{asked[6:]}"  # Twilio echoes the date asked about
+        if isinstance(answer, tuple):
+            answer, echoed = answer  # ("yes", "2027-01-10"): reassigned since that date
         body = {
             "phone_number": PATIENT,
             "valid": True,
@@ -98,7 +100,7 @@ def test_a_number_reassigned_since_its_grant_is_blocked_and_every_category_revok
 ) -> None:
     granted = grant(client, auth)
     stale(clock)
-    lookup.answer("yes")
+    lookup.answer(("yes", "2027-01-10"))  # reassigned since a date after the grant
     message = send(PATIENT, OFFER, "marketing")
     drain()
 
@@ -126,6 +128,7 @@ def test_a_number_reassigned_since_its_grant_is_blocked_and_every_category_revok
     evidence = next(e for e in events if e["id"] == revoke["id"])["evidence"]
     assert evidence["check_id"] == check["id"] and evidence["asked_about"] == "2026-11-24"
     assert evidence["answer"]["is_number_reassigned"] == "yes"
+    assert evidence["answer"]["last_verified_date"] == "2027-01-10"
     assert evidence["message_id"] == message["id"]
     # Care messages stop too: the consent on file was the previous holder's.
     reminder = send(PATIENT)
@@ -155,6 +158,8 @@ def test_a_number_not_reassigned_is_sent_and_the_check_is_on_record(
     )
     assert check["evidence"]["answer"]["is_number_reassigned"] == "no"
     assert check["last_verified"] == "2026-11-24"
+    held = client.get(f"/api/v1/numbers/{PATIENT}/export", headers=auth("auditor")).get_json()
+    assert [c["id"] for c in held["checks"]] == [check["id"]]
     # A "no" keeps the check's date: the next offer within 90 days asks nothing.
     assert record["last_verified"] == check["asked_at"]
     clock.advance(days=10)
@@ -163,6 +168,20 @@ def test_a_number_not_reassigned_is_sent_and_the_check_is_on_record(
     assert fetch(again["id"])["status"] == "sent"
     assert fetch(again["id"])["decision"]["reassigned_check"] is None
     assert len(lookup.asked) == 1
+
+
+def test_an_answer_about_a_date_before_the_grant_takes_nothing(
+    send, fetch, drain, twilio, lookup, client, auth, clock: Clock
+) -> None:
+    grant(client, auth)
+    stale(clock)
+    lookup.answer(("yes", "2026-01-05"))  # disconnected some time after January: maybe before
+    message = send(PATIENT, OFFER, "marketing")
+    drain()
+    done = fetch(message["id"])
+    assert done["status"] == "sent"
+    assert done["decision"]["reassigned_check"]["outcome"] == "no_data"
+    assert consent(client, auth)["marketing"]["status"] == "granted"
 
 
 def test_no_data_sends_and_asks_again_next_time(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,11 +30,14 @@ class FakeLookup:
     def __init__(self, mock: responses.RequestsMock) -> None:
         self.answers: list[Any] = []
         self.asked: list[dict[str, str]] = []
+        self.meanwhile: Callable[[], None] | None = None  # what happens while Twilio answers
         mock.add_callback(responses.GET, LOOKUP_URL, callback=self._answer)
 
     def _answer(self, request: Any) -> tuple[int, dict[str, str], str]:
         query = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
         self.asked.append(query)
+        if self.meanwhile:
+            self.meanwhile()
         answer = self.answers.pop(0)
         if isinstance(answer, tuple) and isinstance(answer[0], int):
             status, code = answer
@@ -168,6 +171,23 @@ def test_a_number_not_reassigned_is_sent_and_the_check_is_on_record(
     assert fetch(again["id"])["status"] == "sent"
     assert fetch(again["id"])["decision"]["reassigned_check"] is None
     assert len(lookup.asked) == 1
+
+
+def test_a_stop_while_the_database_is_asked_is_applied_at_once_and_blocks_the_message(
+    send, fetch, drain, twilio, lookup, client, auth, clock: Clock, phone: Phone
+) -> None:
+    grant(client, auth)
+    stale(clock)
+    replies: list[int] = []
+    lookup.meanwhile = lambda: replies.append(phone.text("STOP").status_code)
+    lookup.answer("no")
+    message = send(PATIENT, OFFER, "marketing")
+    drain()
+    # The number's lock is not held while Twilio answers: the STOP went straight in.
+    assert replies == [200] and consent(client, auth)["marketing"]["status"] == "revoked"
+    done = fetch(message["id"])
+    assert (done["status"], done["decision"]["reason"]) == ("blocked", "opted_out")
+    assert twilio.sent == [] and len(lookup.asked) == 1
 
 
 def test_an_answer_about_a_date_before_the_grant_takes_nothing(

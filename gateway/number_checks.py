@@ -36,9 +36,10 @@ from gateway.ports import CheckError, ReassignedNumbers
 
 log = logging.getLogger(__name__)
 
-# Events that say nothing about who holds the number now: our own reassigned revoke, and the
-# carrier's report of a STOP (whoever holds the number sent it).
-NOT_CONTACT = (Source.REASSIGNED.value, Source.CARRIER_BLOCK.value)
+# Events that say nothing about who holds the number now: our own reassigned revoke, the
+# carrier's report of a STOP (whoever holds the number sent it), and an admin's correction of a
+# record (issue 10's amendments: staff fixing paperwork, not the patient in touch).
+NOT_CONTACT = (Source.REASSIGNED.value, Source.CARRIER_BLOCK.value, "correction")
 MAX_NOTE = 2000
 
 

@@ -321,6 +321,7 @@ def test_start_does_not_restore_the_previous_holders_consent(
     refused = client.post("/api/v1/consent", headers=auth("admin"), json=body)
     assert refused.status_code == 422
     assert refused.get_json()["error"]["code"] == "unprovable_consent"
+    assert "changed hands" in refused.get_json()["error"]["message"]
     # …the new holder's own opt-in at the front desk does, and marketing goes again.
     evidence = {**PAPER, "method": "in_person", "note": "new patient, gave this number"}
     body = {**body, "source": "front_desk", "evidence": evidence}

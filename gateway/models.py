@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, UTCDateTime
@@ -166,6 +166,9 @@ class OutboundMessage(Base):
     twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     job_id: Mapped[str | None] = mapped_column(String(80))
     enqueued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The reassigned-number check behind a marketing decision: the check's id, outcome and
+    # the date asked about, or that it was skipped (dry-run). None: none was due.
+    reassigned_check: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_outbound_messages_to_category_sent", "to_number", "category", "sent_at"),
@@ -251,3 +254,22 @@ class PreferenceLink(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class NumberCheck(Base):
+    """Whether a number is still the patient's (FCC §64.1200(m)): every question put to the
+    reassigned-numbers database and its answer, and each front-desk "verified". Insert-only:
+    this record is the safe-harbor defence."""
+
+    __tablename__ = "number_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # reassigned | not_reassigned | no_data | error | skipped | verified (domain.reassigned)
+    outcome: Mapped[str] = mapped_column(String(20))
+    last_verified: Mapped[dt.date | None] = mapped_column(Date)  # the date asked about
+    actor: Mapped[str] = mapped_column(String(200))
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("outbound_messages.id"))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_number_checks_number_at", "number", "at"),)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from gateway import decision, ledger
+from gateway import decision, ledger, number_checks
 from gateway.db import lock_timed_out
 from gateway.domain import policy
 from gateway.domain.consent import Action, Source, Status
@@ -184,6 +184,15 @@ def claim(session: Session, message_id: str, now: dt.datetime) -> bool:
 
 
 @dataclass(frozen=True)
+class Screening:
+    """The reassigned-numbers rule for this delivery: marketing to a number not verified
+    within `days` needs the check `check_id` (made by the worker before it took the lock)."""
+
+    days: int
+    check_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Outcome:
     status: str
     reason: str
@@ -199,9 +208,12 @@ def deliver(
     now: dt.datetime,
     *,
     final_try: bool = True,
+    screening: Screening | None = None,
 ) -> Outcome:
     """Decide now, under the number's lock, and send if allowed. The message was claimed.
-    Raises Busy, having decided and sent nothing, when a lock stays taken past the bound."""
+    Raises Busy, having decided and sent nothing, when a lock stays taken past the bound or
+    the number needs a reassigned check this delivery did not make. `screening` None: no
+    reassigned-numbers rule (callers other than the worker's job)."""
     msg = _locked(session, message_id, now)
     if msg.status != "sending":
         return Outcome(msg.status, msg.reason or "")
@@ -216,7 +228,33 @@ def deliver(
         return _block(session, msg, decided, now)
     if decided.outcome is policy.Outcome.DEFER:
         return _defer(session, msg, decided, now)
+    if screening is not None and rules.categories[msg.category].requires_grant:
+        try:
+            screened = number_checks.screen(
+                session, rules, msg, screening.check_id, now, screening.days
+            )
+        except number_checks.Unasked as exc:
+            raise Busy(str(exc)) from None
+        if screened.block is not None:
+            return _block(session, msg, screened.block, now)
+        if screened.failed is not None:
+            return _unchecked(session, msg, screened.failed.evidence, now, final_try)
     return _send(session, rules, sender, msg, decided, now, final_try)
+
+
+def _unchecked(
+    session: Session, msg: OutboundMessage, evidence: dict[str, Any], now: dt.datetime, final: bool
+) -> Outcome:
+    """The reassigned-numbers provider gave no answer: marketing is never sent on an unknown
+    answer. Retried like Twilio's own refusals (RQ's Retry), then failed."""
+    _record(
+        session, msg, now, "error:reassigned_check", evidence.get("code"), evidence.get("error")
+    )
+    if evidence.get("permanent") or final:
+        return _finish(session, msg, "failed", policy.Reason.PROVIDER_ERROR, now)
+    msg.status, msg.updated_at = "queued", now
+    session.flush()
+    return Outcome("queued", "provider_error", retry=True)
 
 
 class Busy(Exception):

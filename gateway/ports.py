@@ -1,9 +1,12 @@
-"""What the services need from the outside, as protocols: sending a text."""
+"""What the services need from the outside, as protocols: sending a text, asking whether a
+number was reassigned."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Protocol
+
+from gateway.domain.reassigned import ReassignedAnswer
 
 
 class SendError(Exception):
@@ -37,4 +40,19 @@ class SmsSender(Protocol):
 class Queue(Protocol):
     def deliver(self, message_id: str, job_id: str, at: dt.datetime | None = None) -> None:
         """Enqueue the send-time decision for a committed message."""
+        ...
+
+
+class CheckError(Exception):
+    """The reassigned-numbers provider gave no answer. `permanent`: asking again will not help
+    (the account lacks the package, say); otherwise try again later."""
+
+    def __init__(self, message: str, *, permanent: bool, code: int | None = None) -> None:
+        super().__init__(message)
+        self.permanent, self.code = permanent, code
+
+
+class ReassignedNumbers(Protocol):
+    def check(self, number: str, last_verified: dt.date) -> ReassignedAnswer:
+        """Was `number` permanently disconnected since `last_verified`? Raises CheckError."""
         ...

@@ -164,6 +164,11 @@ def _refuse_lift(
         f"the patient revoked {category} ({revoked.source.value}, {when}, event {revoked.id}) "
         "and only the patient lifts that"
     )
+    if revoked.source is Source.REASSIGNED:  # FCC §64.1200(m): the consent was the old holder's
+        whose = (
+            f"the number changed hands ({when}, event {revoked.id}): the {category} consent on "
+            "file was its previous holder's, and only the new holder's own opt-in replaces it"
+        )
     if source not in PATIENT_LIFTS:
         raise Problem(
             422,

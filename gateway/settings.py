@@ -41,6 +41,9 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     journal_dir: Path = Path("var/journal")
     retention_message_days: int = 90
+    # FCC §64.1200(m): marketing to a number not verified within this many days first asks the
+    # reassigned-numbers database (0: before every marketing message).
+    reassigned_check_days: int = 90
     # The edge (SPEC §8): how many reverse proxies in front append X-Forwarded-For (0: the
     # header is ignored and the client is the connecting address), and failed authentications
     # a client address may make per minute before it is answered 429.
@@ -97,6 +100,7 @@ class Settings:
             secret_key=_secret(values),
             journal_dir=Path(values.get("JOURNAL_DIR", str(cls.journal_dir))),
             retention_message_days=_days(values, "RETENTION_MESSAGE_DAYS", 90),
+            reassigned_check_days=_count(values, "REASSIGNED_CHECK_DAYS", 90, 0, "days"),
             trusted_proxies=_count(values, "TRUSTED_PROXIES", 0, 0, "proxies"),
             auth_failures_per_minute=_count(values, "AUTH_FAILURES_PER_MINUTE", 10, 1, "failures"),
             clinic_timezone=_zone(values),

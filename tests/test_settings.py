@@ -107,3 +107,14 @@ def test_preference_links_are_off_unless_switched_on() -> None:
 def test_a_malformed_preference_link_setting_is_named(env, named) -> None:
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(env)
+
+
+def test_reassigned_check_days_defaults_to_90_and_0_checks_every_time() -> None:
+    assert Settings.from_env({}).reassigned_check_days == 90
+    assert Settings.from_env({"REASSIGNED_CHECK_DAYS": "0"}).reassigned_check_days == 0
+
+
+@pytest.mark.parametrize("raw", ["-1", "ninety", "1.5"])
+def test_a_malformed_reassigned_check_days_stops_start_up(raw: str) -> None:
+    with pytest.raises(SettingsError, match="REASSIGNED_CHECK_DAYS"):
+        Settings.from_env({"REASSIGNED_CHECK_DAYS": raw})

@@ -19,7 +19,7 @@ from rq import get_current_job
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from gateway import erasure, outbound
+from gateway import erasure, number_checks, outbound
 from gateway.adapters.rq_queue import PURGE_EVERY, RECONCILE_EVERY
 from gateway.db import bound_lock_waits, lock_timed_out, transaction
 from workers.runtime import WorkerRuntime, current
@@ -47,20 +47,29 @@ def deliver(message_id: str) -> str:
     """Decide at send time and send: SPEC §6, in one transaction holding the number's lock."""
     rt = current()
     now = rt.clock()
+    days = rt.settings.reassigned_check_days
     try:
         with bounded(rt) as session:
             if not outbound.claim(session, message_id, now):
                 return "skipped: already taken or not due"
+            question = number_checks.question(session, rt.rules, message_id, now, days)
     except DBAPIError as exc:  # another transaction holds the message's row
         if not lock_timed_out(exc):
             raise
         return _later(rt, message_id, now)
     job = get_current_job()
     final_try = job is None or not job.retries_left
+    screening = outbound.Screening(days, _ask_reassigned(rt, question))
     try:
         with bounded(rt) as session:
             result = outbound.deliver(
-                session, rt.rules, rt.sender, message_id, now, final_try=final_try
+                session,
+                rt.rules,
+                rt.sender,
+                message_id,
+                now,
+                final_try=final_try,
+                screening=screening,
             )
             if result.until is not None:
                 job_id = outbound.schedule_job_id(session, message_id, result.until)
@@ -71,6 +80,17 @@ def deliver(message_id: str) -> str:
     if result.retry:
         raise ProviderBusy(f"message {message_id}: provider busy, will retry")
     return result.status
+
+
+def _ask_reassigned(rt: WorkerRuntime, question: number_checks.Question | None) -> int | None:
+    """FCC §64.1200(m): marketing to a number not verified lately asks the reassigned-numbers
+    database first — before the number's lock, so a STOP never waits on the provider. The
+    query and its answer are committed at once; the check's id goes to the decision."""
+    if question is None:
+        return None
+    asked = number_checks.ask(rt.numbers, question)
+    with bounded(rt) as session:
+        return number_checks.record(session, asked, rt.clock()).id
 
 
 def _later(rt: WorkerRuntime, message_id: str, now: dt.datetime) -> str:

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.adapters.keyword_file import load_rules
 from gateway.adapters.rq_queue import Outbox, connect
+from gateway.adapters.twilio_lookup import TwilioReassignedNumbers
 from gateway.adapters.twilio_sms import DryRunSender, TwilioSender
 from gateway.db import make_engine, session_factory
 from gateway.domain.keywords import KeywordRules
 from gateway.migrate import require_current
-from gateway.ports import SmsSender
+from gateway.ports import ReassignedNumbers, SmsSender
 from gateway.runtime import utcnow
 from gateway.settings import Settings
 
@@ -27,6 +28,9 @@ class WorkerRuntime:
     sender: SmsSender
     outbox: Outbox
     clock: Callable[[], dt.datetime] = field(default=utcnow)
+    # Twilio Lookup's reassigned-number package; None (dry-run): the check is skipped and
+    # every decision it would have changed says so.
+    numbers: ReassignedNumbers | None = None
     stale_after: dt.timedelta = dt.timedelta(seconds=60)
     # A worker waits this long for a row lock (a STOP being applied, another worker sending
     # to the same number: both hold it well under a second, a Twilio call at most), then
@@ -54,6 +58,15 @@ def sender_for(settings: Settings) -> SmsSender:
     )
 
 
+def numbers_for(settings: Settings) -> ReassignedNumbers | None:
+    if settings.dry_run:
+        return None
+    assert settings.twilio_account_sid and settings.twilio_auth_token
+    return TwilioReassignedNumbers(
+        settings.twilio_account_sid, settings.twilio_auth_token, api_url=settings.twilio_api_url
+    )
+
+
 def build(settings: Settings) -> WorkerRuntime:
     engine = make_engine(
         settings.database_url,
@@ -66,6 +79,7 @@ def build(settings: Settings) -> WorkerRuntime:
         rules=load_rules(settings.keywords_file),
         sessions=session_factory(engine),
         sender=sender_for(settings),
+        numbers=numbers_for(settings),
         outbox=Outbox(connect(settings.redis_url)),
     )
 

@@ -27,6 +27,8 @@ class Source(StrEnum):
     # An admin's amendment of a wrongly recorded event (SPEC §4): never recorded through the
     # consent API or an import, only by `ledger.correct`.
     CORRECTION = "correction"
+    # The reassigned-numbers database says the number changed hands (FCC §64.1200(m)).
+    REASSIGNED = "reassigned"
 
 
 class Status(StrEnum):
@@ -42,7 +44,9 @@ SELF_SERVICE_REVOCATIONS = frozenset({Source.SMS_KEYWORD, Source.CARRIER_BLOCK})
 # read as an opt-out, the opt-out box of a web form, a signed paper opt-out. A revoke by the
 # front desk, a system (`api`) or an old list (`import`) is a staff decision staff may undo.
 # An imported revoke counts too: an opt-out list carried over from a previous vendor is the
-# patients' own STOPs, and nothing in it says otherwise.
+# patients' own STOPs, and nothing in it says otherwise. A `reassigned` revoke is held the same
+# way: the consent it ended was the previous holder's, and only the new holder's own opt-in
+# (a web form, the front desk with its story) may replace it — never a re-sent old list.
 PATIENT_REVOCATIONS = frozenset(
     {
         Source.SMS_KEYWORD,
@@ -51,6 +55,7 @@ PATIENT_REVOCATIONS = frozenset(
         Source.WEB_FORM,
         Source.PAPER_FORM,
         Source.IMPORT,
+        Source.REASSIGNED,
     }
 )
 # Only these grants can lift one: the patient's START/YES, a new web form, a front-desk grant

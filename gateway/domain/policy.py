@@ -40,6 +40,7 @@ class Reason(StrEnum):
     PROVIDER_ERROR = "provider_error"
     ERASED = "erased"  # the patient's erasure took the text before it was sent
     RESTRICTED = "restricted"  # no PHI by text, and no private text to send instead
+    REASSIGNED = "reassigned"  # the number changed hands since it was last the patient's
 
 
 def narrow(window: TimeWindow, other: TimeWindow | None) -> TimeWindow:

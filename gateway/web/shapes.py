@@ -104,6 +104,35 @@ class Inbound(Answer):
     answer_to: str | None
 
 
+class ReassignedCheck(Answer):
+    """The reassigned-number check behind a marketing decision (FCC §64.1200(m))."""
+
+    id: int
+    outcome: Literal["reassigned", "not_reassigned", "no_data", "error", "skipped", "verified"] = (
+        Field(examples=["not_reassigned"])
+    )
+    ran: bool  # false: skipped (dry-run, no Twilio credentials)
+    asked_at: Time
+    last_verified: str | None = Field(examples=["2026-06-01"])  # the date asked about
+
+
+class NumberCheck(ReassignedCheck):
+    number: str
+    actor: str
+    message_id: str | None
+    evidence: dict[str, Any]
+
+
+class NumberChecks(Answer):
+    number: str
+    last_verified: Time | None  # when the number was last known to be the patient's
+    items: list[NumberCheck]
+
+
+class Verified(Answer):
+    check: NumberCheck
+
+
 class Decision(Answer):
     outcome: str
     reason: str | None
@@ -111,6 +140,8 @@ class Decision(Answer):
     decided_at: Time | None
     until: Time | None
     text: Literal["body", "private_text"] | None = None
+    # null: no check was due (not marketing, or the number was verified lately).
+    reassigned_check: ReassignedCheck | None = None
 
 
 class Attempt(Answer):
@@ -239,6 +270,8 @@ class HeldAbout(Answer):
     messages: list[Message]
     reviews: list[HeldReview]
     erasures: list[HeldErasure]
+    # Whether the number is still the patient's (§64.1200(m)): every check on record.
+    checks: list[NumberCheck] = Field(default_factory=list)
 
 
 class ErasureDone(Answer):

@@ -113,7 +113,8 @@ def test_an_auditor_opening_send_gets_403_and_sees_the_link_disabled(
     assert page.get_by_role("heading", name="Not for your role").is_visible()
     shot(page, "send-403-auditor")
     page.goto(f"/numbers/{PATIENT}")
-    assert page.locator("fieldset[disabled]").count() == 3  # grant, revoke, no PHI by text
+    # grant, revoke, no PHI by text, "still theirs"
+    assert page.locator("fieldset[disabled]").count() == 4
     shot(page, "number-auditor")
 
 

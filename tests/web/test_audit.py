@@ -60,6 +60,7 @@ READS = [
     ("numbers.export", "/api/v1/numbers/{number}/export"),
     ("numbers.disclosures", "/api/v1/numbers/{number}/disclosures"),
     ("audit.access", "/api/v1/audit/access"),
+    ("numbers.checks", "/api/v1/numbers/{number}/checks"),
 ]
 
 

@@ -65,6 +65,7 @@ def message_json(msg: OutboundMessage, attempts: list[SendAttempt]) -> dict[str,
             "until": params.iso(msg.until),
             # Which text went (or waits): "private_text" for a number with no PHI by text.
             "text": msg.sent_text,
+            "reassigned_check": msg.reassigned_check,
         },
         "twilio_sid": msg.twilio_sid,
         "attempts": [

@@ -1,27 +1,29 @@
 """A patient's rights over one number: everything held (export), erasure, and the accounting
-of who read the number's records (disclosures). SPEC §7."""
+of who read the number's records (disclosures), SPEC §7; and whether the number is still the
+patient's: its reassigned-number checks and the front desk's "verified", SPEC §10."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, jsonify
+from pydantic import StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway import access, erasure, ledger, outbound
+from gateway import access, erasure, ledger, number_checks, outbound
 from gateway.db import transaction
 from gateway.domain.consent import status_of
 from gateway.exports import event_record
-from gateway.models import Erasure, InboundMessage, OutboundMessage, Review
+from gateway.models import Erasure, InboundMessage, NumberCheck, OutboundMessage, Review
 from gateway.web import params
 from gateway.web.api.inbound import inbound_json
 from gateway.web.api.messages import message_json
 from gateway.web.audit import audited, touch
-from gateway.web.auth import current_actor, requires
+from gateway.web.auth import READ, WRITE_CONSENT, current_actor, requires
 from gateway.web.context import runtime
-from gateway.web.declare import Body, Cursor, Limit, declared, given_query
-from gateway.web.shapes import Disclosures, Erased, HeldAbout
+from gateway.web.declare import Body, Cursor, Limit, declared, given_body, given_query
+from gateway.web.shapes import Disclosures, Erased, HeldAbout, NumberChecks, Verified
 
 bp = Blueprint("numbers", __name__, url_prefix="/api/v1/numbers")
 AUDIT = ("admin", "auditor")
@@ -85,6 +87,7 @@ def held_about(session: Session, number: str, now: str | None) -> dict[str, Any]
         "erasures": [
             {"at": params.iso(e.at), "actor": e.actor, "counts": e.counts} for e in erasures
         ],
+        "checks": [check_json(c) for c in number_checks.checks(session, number, limit=10_000)],
     }
 
 
@@ -127,3 +130,51 @@ def disclosures(number: str) -> Response:
     return jsonify(
         {"number": e164, "items": items, "next_cursor": params.next_cursor(items, size, last)}
     )
+
+
+def check_json(row: NumberCheck) -> dict[str, Any]:
+    return {
+        **number_checks.summary(row),
+        "number": row.number,
+        "actor": row.actor,
+        "message_id": row.message_id,
+        "evidence": row.evidence,
+    }
+
+
+class NewVerified(Body):
+    note: Annotated[str, StringConstraints(max_length=number_checks.MAX_NOTE)] | None = None
+
+
+@bp.post("/<path:number>/verified")
+@requires(*WRITE_CONSENT)
+@declared(
+    "The patient confirmed the number is still theirs (restarts REASSIGNED_CHECK_DAYS)",
+    body=NewVerified,
+    answer=Verified,
+    status=201,
+)
+def verified(number: str) -> tuple[Response, int]:
+    e164, rt = _number(number), runtime()
+    body = given_body(NewVerified)
+    with transaction(rt.sessions) as session:
+        row = number_checks.verified(
+            session, e164, staff=str(current_actor()), note=body.note, now=rt.clock()
+        )
+        return jsonify({"check": check_json(row)}), 201
+
+
+@bp.get("/<path:number>/checks")
+@requires(*READ)
+@declared(
+    "Whether the number is still the patient's: every reassigned-number query, its answer, "
+    "and each front-desk verification, newest first",
+    answer=NumberChecks,
+)
+@audited("numbers.checks")
+def checks(number: str) -> Response:
+    e164, rt = _number(number), runtime()
+    with transaction(rt.sessions) as session:
+        last = number_checks.last_verified(session, e164)
+        items = [check_json(c) for c in number_checks.checks(session, e164, limit=500)]
+    return jsonify({"number": e164, "last_verified": params.iso(last), "items": items})

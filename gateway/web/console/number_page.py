@@ -1,10 +1,13 @@
 """Number (every role reads; admin and front desk record): consent per category with the event
 behind each, recent texts both ways with what they meant or what was decided, and the forms
 that record a patient's opt-in or opt-out — through services.record_consent, the API's own
-path, so the page demands the same proof (SPEC §4, 422 unprovable_consent) the API does."""
+path, so the page demands the same proof (SPEC §4, 422 unprovable_consent) the API does — and
+whether the number is still the patient's: its reassigned-number checks and the front desk's
+"verified" (SPEC §10)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import phonenumbers
@@ -12,7 +15,7 @@ from flask import Blueprint, current_app, g, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from gateway import corrections, records, services
+from gateway import corrections, number_checks, records, services
 from gateway.db import transaction
 from gateway.domain.consent import LIFT_METHODS, Action, Source
 from gateway.domain.phone import Phone
@@ -34,6 +37,15 @@ SOURCES = {
 }
 EVIDENCE = ("disclosure_version", "disclosure_text", "form_id", "staff", "method", "note")
 RESTRICTION_EVIDENCE = ("staff", "method", "note")
+# What each reassigned-number check said, as the front desk would say it.
+OUTCOMES = {
+    "reassigned": "the database says the number changed hands: every category was revoked",
+    "not_reassigned": "still the patient's, says the database",
+    "no_data": "the database had nothing either way",
+    "error": "Twilio gave no answer (the message waited)",
+    "skipped": "not asked: dry-run, no Twilio credentials",
+    "verified": "the patient confirmed it at the front desk",
+}
 EVERY = "*"  # the revoke form's "every category"
 MAX_TEXT = 2000
 
@@ -154,6 +166,23 @@ def restriction(number: str) -> tuple[str, int] | Response:
     return redirect_to("number_pages.number", number=e164, recorded=event.id)
 
 
+@bp.post("/numbers/<number>/verified")
+@page(*WRITE_CONSENT)
+def verified(number: str) -> tuple[str, int] | Response:
+    """The patient confirmed the number is still theirs: restarts REASSIGNED_CHECK_DAYS."""
+    try:
+        e164 = parse_number(number)
+    except ValueError as exc:
+        return render(
+            "console/number_lookup.html", 422, title="Numbers", typed=number[:40], problem=str(exc)
+        )
+    note = request.form.get("verified_note", "").strip()[:MAX_TEXT] or None
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        number_checks.verified(session, e164, staff=str(current_actor()), note=note, now=rt.clock())
+    return redirect_to("number_pages.number", number=e164, verified="1")
+
+
 def _record(number: str, action: str, form: MultiDict[str, str]) -> list[int]:
     rt = runtime()
     category = form.get("category", "")
@@ -212,7 +241,9 @@ def _shown(
             restriction = records.restriction_of(session, number)
             inbound = records.recent_inbound(session, number)
             outbound = records.recent_outbound(session, number)
-            for row in (*inbound, *outbound):
+            checks = number_checks.checks(session, number, limit=5)
+            last_verified = number_checks.last_verified(session, number)
+            for row in (*inbound, *outbound, *checks):
                 session.expunge(row)
         return {
             "consent": consent,
@@ -220,6 +251,8 @@ def _shown(
             "restricted": in_force(restriction),
             "inbound": inbound,
             "outbound": outbound,
+            "checks": checks,
+            "last_verified": last_verified,
         }
 
     found = audited("console.consent.read")(read)()
@@ -233,6 +266,13 @@ def _shown(
         where=_where(number),
         **found,
         recorded=recorded,
+        just_verified=request.args.get("verified") == "1",
+        check_due=(
+            found["last_verified"] + dt.timedelta(days=rt.settings.reassigned_check_days)
+            if found["last_verified"]
+            else None
+        ),
+        outcomes=OUTCOMES,
         failed=failed,
         errors=errors or Errors(),
         posted=posted or {},

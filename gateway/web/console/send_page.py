@@ -14,9 +14,9 @@ from typing import Any
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
-from gateway import decision, outbound
+from gateway import decision, number_checks, outbound
 from gateway.db import transaction
-from gateway.domain import policy
+from gateway.domain import policy, reassigned
 from gateway.domain.restriction import Text
 from gateway.services import Problem
 from gateway.web.api.messages import queue_message
@@ -73,11 +73,14 @@ def _check(draft: Draft) -> tuple[str, int]:
     if draft.to is None or draft.category is None:
         return _page(draft.form, draft.fields, draft.errors, status=422)
 
+    known: dict[str, dt.datetime | None] = {}
+
     def look() -> decision.Preview:
         assert draft.to is not None and draft.category is not None
         touch([draft.to])
         rt = runtime()
         with transaction(rt.sessions) as session:
+            known["last"] = number_checks.last_verified(session, draft.to)
             return decision.preview(
                 session,
                 rt.rules,
@@ -89,7 +92,27 @@ def _check(draft: Draft) -> tuple[str, int]:
             )
 
     preview = audited("console.send.preview")(look)()
-    return _page(draft.form, draft.fields, draft.errors, preview=preview, draft=draft)
+    days = runtime().settings.reassigned_check_days
+    still_theirs = StillTheirs(
+        known["last"], reassigned.due(known["last"], preview.at, days) and preview.may_send
+    )
+    return _page(
+        draft.form,
+        draft.fields,
+        draft.errors,
+        preview=preview,
+        draft=draft,
+        still_theirs=still_theirs,
+    )
+
+
+@dataclass(frozen=True)
+class StillTheirs:
+    """For marketing: when the number was last known to be the patient's, and whether the
+    worker will first ask the reassigned-numbers database (FCC §64.1200(m))."""
+
+    last: dt.datetime | None
+    will_ask: bool
 
 
 def _send(draft: Draft) -> tuple[str, int] | Response:
@@ -225,6 +248,7 @@ def _page(
     status: int = 200,
     preview: decision.Preview | None = None,
     draft: Draft | None = None,
+    still_theirs: StillTheirs | None = None,
 ) -> tuple[str, int]:
     rules = runtime().rules
     form["key"] = form.get("key") or secrets.token_urlsafe(16)
@@ -246,6 +270,7 @@ def _page(
         errors=errors,
         preview=preview,
         draft=draft,
+        still_theirs=still_theirs,
         final_body=final_body,
         categories=rules.categories,
         templates=rules.templates,

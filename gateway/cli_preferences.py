@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gateway import preferences, services
+from gateway import preference_links, services
 from gateway.db import transaction
 from gateway.domain.phone import InvalidPhone, Phone
 from gateway.migrate import NotMigrated
@@ -24,7 +24,7 @@ def revoke(number: str) -> None:
         rt = build_runtime(Settings.from_env())
         e164 = Phone.parse(number, rt.settings.default_region).e164
         with transaction(rt.sessions) as session:
-            ended = preferences.revoke_links(session, e164, rt.clock())
+            ended = preference_links.revoke_links(session, e164, rt.clock())
     except (SettingsError, NotMigrated, services.Problem, InvalidPhone) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{e164}: {ended} open link{'s' if ended != 1 else ''} revoked")

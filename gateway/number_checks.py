@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway import decision, ledger
+from gateway import decision, ledger, preference_links
 from gateway.domain import policy
 from gateway.domain.consent import Action, Event, Source
 from gateway.domain.keywords import KeywordRules
@@ -228,6 +228,8 @@ def revoke_everything(
         )
         for category in rules.categories
     ]
+    # A preference link texted to the previous holder must not change the new holder's texts.
+    preference_links.revoke_links(session, msg.to_number, now)
     log.warning("number %s was reassigned: every category revoked", mask(msg.to_number))
     return events
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway import ledger, services
@@ -75,20 +75,6 @@ def open_link(session: Session, token: str, key: bytes, now: dt.datetime) -> Pre
     if link.revoked_at is not None or now >= link.expires_at:
         raise LinkRefused("gone", link.language)
     return link
-
-
-def revoke_links(session: Session, number: str, now: dt.datetime) -> int:
-    """End every link still open for a number (a phone lost, a number reassigned)."""
-    result = session.execute(
-        update(PreferenceLink)
-        .where(
-            PreferenceLink.number == number,
-            PreferenceLink.revoked_at.is_(None),
-            PreferenceLink.expires_at > now,
-        )
-        .values(revoked_at=now)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def open_links(session: Session, number: str, now: dt.datetime) -> list[PreferenceLink]:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway import ledger
+from gateway import ledger, preference_links
 from gateway.domain import chain
 from gateway.domain.consent import (
     LIFT_METHODS,
@@ -218,6 +218,8 @@ def resolve_review(
     if resolution != "no_action":
         everything = resolution == "wrong_number"
         review.event_ids = _revoke_from_review(session, rules, review, note, actor, now, everything)
+        if everything:  # the previous holder's links must not change the new holder's texts
+            preference_links.revoke_links(session, review.number, now)
     review.status, review.resolution, review.note = "resolved", resolution, note
     review.resolved_by, review.resolved_at = actor, now
     session.flush()

@@ -13,7 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from gateway import inbound, preferences
+from gateway import inbound, preference_links, preferences
 from gateway.db import transaction
 from gateway.domain.preference_link import link_key
 from gateway.models import AccessLog, AccessNumber, ConsentEventRow, PreferenceLink
@@ -220,7 +220,7 @@ def test_an_expired_link_says_how_to_get_a_new_one(on, phone, client, clock: Clo
 def test_a_revoked_link_is_gone(on, phone, client) -> None:
     path = _link(phone)
     with transaction(on.sessions) as session:
-        assert preferences.revoke_links(session, PATIENT, on.clock()) == 1
+        assert preference_links.revoke_links(session, PATIENT, on.clock()) == 1
     assert client.get(path).status_code == 410
 
 
@@ -294,3 +294,19 @@ def test_pressing_start_twice_records_one_grant(on, phone, client) -> None:
     assert client.post(f"{path}/start", data=form).status_code == 303
     grants = [e for e in _events(on) if e.category == "marketing" and e.action == "grant"]
     assert len(grants) == 1
+
+
+def test_a_wrong_number_resolved_ends_the_numbers_links(on, phone, client, auth) -> None:
+    # The link went to whoever held the phone then; once staff find the number is someone
+    # else's, that link must not change the new holder's texts.
+    path = _link(phone)
+    phone.text("wrong number, who is this?")
+    [review] = client.get("/api/v1/reviews", headers=auth("front_desk")).get_json()["items"]
+    assert review["kind"] == "wrong_number"
+    answer = client.post(
+        f"/api/v1/reviews/{review['id']}",
+        json={"resolution": "wrong_number", "note": "not our patient's phone any more"},
+        headers=auth("front_desk"),
+    )
+    assert answer.status_code == 200, answer.get_json()
+    assert client.get(path).status_code == 410

@@ -344,3 +344,32 @@ def test_dry_run_skips_the_check_and_the_decision_says_so(
     check = done["decision"]["reassigned_check"]
     assert (check["outcome"], check["ran"]) == ("skipped", False)
     assert checks(client, auth)["items"][0]["evidence"]["skipped"].startswith("dry-run")
+
+
+def test_a_reassigned_number_ends_the_previous_holders_preference_links(
+    send, drain, lookup, client, auth, clock: Clock, worker: WorkerRuntime
+) -> None:
+    from sqlalchemy import select
+
+    from gateway.db import transaction
+    from gateway.models import PreferenceLink
+
+    grant(client, auth)
+    with transaction(worker.sessions) as session:  # a HELP's link, texted to the old holder
+        now = clock()
+        session.add(
+            PreferenceLink(
+                number=PATIENT,
+                language="en",
+                inbound_sid="SM" + "0" * 32,
+                issued_at=now,
+                expires_at=now + dt.timedelta(days=365),
+            )
+        )
+    stale(clock)
+    lookup.answer(("yes", "2027-01-10"))
+    send(PATIENT, OFFER, "marketing")
+    drain()
+    with transaction(worker.sessions) as session:
+        [link] = session.execute(select(PreferenceLink)).scalars()
+        assert link.revoked_at is not None

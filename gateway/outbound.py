@@ -366,7 +366,6 @@ def _send(
     msg.sender = choose_sender(rules, msg)
     if decision.text is Text.PRIVATE_TEXT:
         msg.body = msg.private_body  # HIPAA §164.522(b): the patient asked for no PHI by text
-    msg.private_body = None  # one text went; only it is kept
     assert msg.sender is not None and msg.body is not None
     if rules.categories[msg.category].requires_grant:
         msg.body = policy.with_opt_out_wording(msg.body)  # what was sent is what is kept
@@ -375,6 +374,9 @@ def _send(
     except SendError as exc:
         return _refused(session, rules, msg, exc, now, final_try)
     msg.twilio_sid, msg.sent_at = sid, now
+    # One text went; only it is kept. Not before: a retry after a transient error must still
+    # find the private text if the number is (or has become) restricted.
+    msg.private_body = None
     msg.status = "dry_run" if sender.dry_run else "sent"
     _record(session, msg, now, msg.status)
     session.flush()

@@ -165,3 +165,16 @@ def test_the_ledger_filters_by_the_restriction_like_a_category(client, auth) -> 
         "/api/v1/ledger/events?category=no_phi_by_text", headers=auth("auditor")
     ).get_json()
     assert [e["id"] for e in found["items"]] == [event["id"]]
+
+
+def test_a_restricted_number_still_gets_the_private_text_after_a_transient_error(
+    client, auth, drain, fetch, twilio
+) -> None:
+    restrict(client, auth)
+    queued = remind(client, auth)
+    twilio.answer((503, 20500), 201)  # Twilio down for a moment, then back
+    drain()
+    sent = fetch(queued["id"])
+    assert (sent["status"], sent["decision"]["reason"]) == ("sent", "ok")
+    assert [a["result"] for a in sent["attempts"]] == ["error", "sent"]
+    assert [went["Body"] for went in twilio.sent] == [PRIVATE, PRIVATE]

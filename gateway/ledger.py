@@ -17,7 +17,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.domain import chain
-from gateway.domain.consent import Action, Event, Source, Status, status_of, supersedes
+from gateway.domain.consent import (
+    Action,
+    Event,
+    Source,
+    Status,
+    contested_order,
+    status_of,
+    supersedes,
+)
 from gateway.models import ConsentEventRow, ConsentStateRow, LedgerHead, Subject
 
 
@@ -112,10 +120,21 @@ def _move_state(session: Session, event: Event) -> None:
                 occurred_at=event.occurred_at,
             )
         )
-    elif supersedes(event, (state.occurred_at, state.event_id)):
+    elif supersedes(event, _to_beat(session, state)):
         state.status, state.event_id = status_of(event).value, event.id
         state.occurred_at = event.occurred_at
     session.flush()
+
+
+def _to_beat(session: Session, state: ConsentStateRow) -> tuple[dt.datetime, int] | None:
+    """The order a new event must beat to move the state: the row's own, unless it names a
+    correction, whose time is the admin's and not the truth's (see `contested_order`)."""
+    in_force = session.get(ConsentEventRow, state.event_id)
+    if in_force is None or in_force.source != Source.CORRECTION.value:
+        return (state.occurred_at, state.event_id)
+    left = in_force.evidence.get("leaves_in_force")
+    leaves = session.get(ConsentEventRow, left) if isinstance(left, int) else None
+    return contested_order(to_event(in_force), to_event(leaves) if leaves else None)
 
 
 def current(session: Session, number: str) -> dict[str, Event]:

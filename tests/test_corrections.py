@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway import corrections, ledger
 from gateway.cli import main
 from gateway.db import transaction
-from gateway.domain.consent import Action, Source, Status
+from gateway.domain.consent import Action, Source, Status, deciding_events, state_as_of
 from gateway.models import ConsentEventRow, ConsentStateRow
 from gateway.services import Problem
 from tests.conftest import PATIENT
@@ -125,3 +125,43 @@ def test_ledger_correct_on_the_command_line(env, sessions, wrong_stop) -> None:
     assert f"corrects #{wrong_stop[1]}" in shown.output
     blank = CliRunner().invoke(main, ["ledger", "correct", "1", "--reason", "  "])
     assert blank.exit_code != 0 and "why" in blank.output
+
+
+def test_a_revoke_recorded_after_a_correction_but_dated_before_it_takes_effect(
+    sessions, wrong_stop
+) -> None:
+    """Review finding F: a journal-replayed STOP or a paper opt-out dated between the grant and
+    the correction is recorded after the correction; it beats the grant, so it is in force."""
+    fixed = correct(sessions, wrong_stop[1], minutes=60 * 24 + 5)
+    late = record(
+        sessions,
+        Action.REVOKE,
+        source=Source.PAPER_FORM,
+        now=T0 + dt.timedelta(2),
+        occurred_at=T0 + dt.timedelta(hours=12),
+    )
+    assert state(sessions) == ("revoked", late)
+    with transaction(sessions) as session:
+        events = ledger.history(session, PATIENT)
+        assert ledger.current_status(session, PATIENT, "marketing") is Status.REVOKED
+    assert deciding_events(events)["marketing"].id == late
+    # As of a time between the correction and the late revoke's recording: the correction.
+    between = state_as_of(events, T0 + dt.timedelta(days=1, hours=12))
+    assert between["marketing"].id == fixed
+    assert verdict(sessions) == (True, None)
+
+
+def test_a_late_revoke_dated_before_the_grant_the_correction_left_changes_nothing(
+    sessions, wrong_stop
+) -> None:
+    fixed = correct(sessions, wrong_stop[1], minutes=60 * 24 + 5)
+    record(
+        sessions,
+        Action.REVOKE,
+        source=Source.PAPER_FORM,
+        now=T0 + dt.timedelta(2),
+        occurred_at=T0 - dt.timedelta(hours=1),
+    )
+    assert state(sessions) == ("granted", fixed)
+    with transaction(sessions) as session:
+        assert deciding_events(ledger.history(session, PATIENT))["marketing"].id == fixed

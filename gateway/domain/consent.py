@@ -102,7 +102,24 @@ def may_send(status: Status, requires_grant: bool) -> bool:
 
 
 def deciding_events(events: Iterable[Event]) -> dict[str, Event]:
-    """Per category, the event in force: the latest by (occurred_at, id)."""
+    """Per category, the event in force (SPEC §4).
+
+    Among the standing events, the latest by (occurred_at, id) decides. A correction's own
+    time is when the admin acted, not when anything happened, so it does not compete by it:
+    the category's newest correction is in force when what decides was already on record when
+    it was made (its stored status is that event's, or none), and an event recorded after it
+    that wins on its own order is in force instead (a STOP replayed from the journal, a paper
+    opt-out entered late) — as it would have been without the correction."""
+    events = list(events)
+    latest = _latest(standing(events))
+    for category, fixed in _latest_corrections(events).items():
+        decided = latest.get(category)
+        if decided is None or decided.id < fixed.id:
+            latest[category] = fixed
+    return latest
+
+
+def _latest(events: Iterable[Event]) -> dict[str, Event]:
     latest: dict[str, Event] = {}
     for event in events:
         current = latest.get(event.category)
@@ -111,14 +128,36 @@ def deciding_events(events: Iterable[Event]) -> dict[str, Event]:
     return latest
 
 
+def _latest_corrections(events: Iterable[Event]) -> dict[str, Event]:
+    latest: dict[str, Event] = {}
+    for event in events:
+        current = latest.get(event.category)
+        if event.source is Source.CORRECTION and (current is None or event.id > current.id):
+            latest[event.category] = event
+    return latest
+
+
 def state_as_of(events: Iterable[Event], at: dt.datetime) -> dict[str, Event]:
-    """The events in force at `at`: those that had occurred by then, and been recorded."""
+    """The events in force at `at`: those that had occurred by then, and been recorded (so
+    before a correction was recorded, the event it voided was in force)."""
     return deciding_events(e for e in events if e.occurred_at <= at and e.recorded_at <= at)
 
 
 def supersedes(new: Event, current: tuple[dt.datetime, int] | None) -> bool:
-    """Does `new` become the category's current state? Only if it is newer than what is."""
-    return current is None or new.order > current
+    """Does `new` become the category's current state? A correction always does: it decides on
+    everything recorded before it. Any other event only if it is newer than `current`, the
+    order `contested_order` gives for the event in force (None: nothing to beat)."""
+    return new.source is Source.CORRECTION or current is None or new.order > current
+
+
+def contested_order(in_force: Event, leaves: Event | None) -> tuple[dt.datetime, int] | None:
+    """The order a new event must beat to replace `in_force`. Against a correction, it is the
+    order of the event the correction left in force (`leaves`; None when it left none), the
+    same contest `deciding_events` holds: a revoke dated before the correction but recorded
+    after it takes effect exactly when it would have without the correction."""
+    if in_force.source is not Source.CORRECTION:
+        return in_force.order
+    return leaves.order if leaves else None
 
 
 def voided_ids(events: Iterable[Event]) -> frozenset[int]:

@@ -4,6 +4,7 @@ change, and the consent API shows both the correction and what it voided."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -220,3 +221,34 @@ def test_a_correction_edited_by_sql_is_named_by_verify_and_reading_still_answers
     assert client.get(f"/api/v1/consent/{PATIENT}", headers=auth("auditor")).status_code == 200
     verdict = client.get("/api/v1/ledger/verify", headers=auth("auditor")).get_json()
     assert (verdict["ok"], verdict["first_bad_id"]) == (False, fixed["id"])
+
+
+def test_a_revoke_dated_before_a_correction_but_recorded_after_it_takes_effect(
+    client, auth, clock: Clock
+) -> None:
+    stop = stop_on_record(client, auth)
+    dated = f"{clock.now + dt.timedelta(minutes=10):%Y-%m-%dT%H:%M:%SZ}"
+    clock.advance(minutes=30)
+    fixed = correct(client, auth("admin"), stop["id"]).get_json()["event"]
+    clock.advance(minutes=30)
+    between = f"{clock.now:%Y-%m-%dT%H:%M:%SZ}"
+    clock.advance(minutes=30)
+    # A paper opt-out signed between the wrong STOP and the correction, entered only now.
+    revoke = {"number": PATIENT, "category": "marketing", "action": "revoke"}
+    paper = {
+        "source": "paper_form",
+        "occurred_at": dated,
+        "evidence": {"form_id": "PF-9", "staff": "ana"},
+    }
+    late = client.post("/api/v1/consent", headers=auth("admin"), json={**revoke, **paper})
+    assert late.status_code == 201, late.get_json()
+    now = consent(client, auth("auditor"))["marketing"]
+    assert (now["status"], now["may_send"], now["event"]["id"]) == (
+        "revoked",
+        False,
+        late.get_json()["event"]["id"],
+    )
+    then = consent(client, auth("auditor"), at=between)["marketing"]
+    assert (then["status"], then["event"]["id"]) == ("granted", fixed["id"])
+    verdict = client.get("/api/v1/ledger/verify", headers=auth("auditor")).get_json()
+    assert verdict["ok"] is True

@@ -157,8 +157,10 @@ def _confirmation(
     category = care_categories(rules)[0]
     needed = {category, *pending}
     sender = next((n for n, s in rules.senders.items() if needed <= set(s.categories)), None)
+    # Its private text is its body: it carries no health details, so a patient who asked for
+    # none by text (no_phi_by_text) still gets it and can finish the double opt-in.
     request = outbound.Request(
-        to=form.number, category=category, body=body, actor=ACTOR, sender=sender
+        to=form.number, category=category, body=body, actor=ACTOR, sender=sender, private_body=body
     )
     row, _ = outbound.submit(session, rules, request, now)
     return row

@@ -295,3 +295,20 @@ def test_without_double_opt_in_a_ticked_box_is_a_web_form_grant_at_once(
     assert status(runtime, "marketing") is Status.GRANTED
     [confirmation] = outbox(runtime)
     assert confirmation.body is not None and "YES" not in confirmation.body
+
+
+def test_a_patient_who_asked_for_no_health_details_by_text_still_gets_the_confirmation(
+    client: FlaskClient, runtime: Runtime, auth: Callable[[str], dict[str, str]], dry_drain: Any
+) -> None:
+    asked = {"staff": "Dana", "method": "in_person", "note": "no details by text"}
+    restriction = {"number": PATIENT, "category": "no_phi_by_text", "action": "grant"}
+    restriction |= {"source": "front_desk", "evidence": asked}
+    assert (
+        client.post("/api/v1/consent", headers=auth("front_desk"), json=restriction).status_code
+        == 201
+    )
+    join(client, marketing=True)
+    dry_drain()
+    [confirmation] = outbox(runtime)
+    assert (confirmation.status, confirmation.reason) == ("dry_run", "ok")
+    assert confirmation.body is not None and "Reply YES" in confirmation.body

@@ -184,6 +184,8 @@ def confirm(
 ) -> Confirmed | None:
     """A YES/START from a number with an unexpired request grants what the form asked for,
     naming the form's event; None when nothing is pending (today's START rule applies alone).
+    Only the categories the number it was sent to carries, as START's `sender` scope: a YES to
+    the care number confirms no marketing.
 
     One indexed read for the webhook: this number's open, unexpired requests."""
     if rules.join is None:
@@ -199,9 +201,11 @@ def confirm(
             .order_by(OptInRequest.requested_at.desc(), OptInRequest.id.desc())
         ).scalars()
     )
+    carried = rules.sender_categories(text.to_number)
     newest: dict[str, OptInRequest] = {}
     for request in open_requests:
-        newest.setdefault(request.category, request)
+        if request.category in carried:
+            newest.setdefault(request.category, request)
     events: list[Event] = []
     for name, request in newest.items():
         if name in already or name not in rules.categories or _stopped_since(session, request):

@@ -312,3 +312,19 @@ def test_a_patient_who_asked_for_no_health_details_by_text_still_gets_the_confir
     [confirmation] = outbox(runtime)
     assert (confirmation.status, confirmation.reason) == ("dry_run", "ok")
     assert confirmation.body is not None and "Reply YES" in confirmation.body
+
+
+def test_a_yes_to_a_number_without_marketing_confirms_no_marketing(
+    client: FlaskClient, runtime: Runtime, rules: KeywordRules, phone: Phone
+) -> None:
+    care_only = "+12015550101"
+    senders = {
+        CLINIC: {"categories": ["transactional", "marketing"], "carrier_replies": False},
+        care_only: {"categories": ["transactional"], "carrier_replies": False},
+    }
+    with_rules(runtime, rules, senders=senders)
+    join(client, marketing=True)
+    assert "promotional" not in phone.text("YES", to=care_only).get_data(as_text=True)
+    assert status(runtime, "marketing") is Status.NONE
+    assert "now also get promotional" in phone.text("YES").get_data(as_text=True)
+    assert status(runtime, "marketing") is Status.GRANTED

@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from gateway import ledger, outbound
 from gateway.domain.consent import Action, Event, Source, Status
-from gateway.domain.keywords import Disclosure, JoinRules, KeywordRules, form_disclosure, join_text
+from gateway.domain.keywords import (
+    Disclosure,
+    Intent,
+    JoinRules,
+    KeywordRules,
+    form_disclosure,
+    join_text,
+)
 from gateway.domain.phone import mask
 from gateway.models import InboundMessage, OptInRequest, OutboundMessage
 from gateway.services import Problem, record_consent
@@ -187,7 +194,8 @@ def confirm(
     Only the categories the number it was sent to carries, as START's `sender` scope: a YES to
     the care number confirms no marketing.
 
-    One indexed read for the webhook: this number's open, unexpired requests."""
+    Two indexed reads, on the YES path only: this number's open, unexpired requests, and its
+    opt-out texts since the oldest of them (a STOP withdraws a request)."""
     if rules.join is None:
         return None
     open_requests = list(
@@ -204,11 +212,12 @@ def confirm(
     carried = rules.sender_categories(text.to_number)
     newest: dict[str, OptInRequest] = {}
     for request in open_requests:
-        if request.category in carried:
+        if request.category in carried and request.category in rules.categories:
             newest.setdefault(request.category, request)
+    stops = _opt_outs_since(session, text, [r.requested_at for r in newest.values()])
     events: list[Event] = []
     for name, request in newest.items():
-        if name in already or name not in rules.categories or _stopped_since(session, request):
+        if name in already or _withdrawn(session, request, stops):
             continue
         event = _grant(session, text, request, now)
         events.append(event)
@@ -220,11 +229,39 @@ def confirm(
     return Confirmed(tuple(events), newest[events[0].category].language)
 
 
-def _stopped_since(session: Session, request: OptInRequest) -> bool:
-    """A revocation recorded after the form (a STOP) withdrew the request: a later YES
-    restores only what START does. (Event ids order recording.)"""
+def _opt_outs_since(
+    session: Session, text: InboundMessage, since: list[dt.datetime]
+) -> list[tuple[dt.datetime, list[str]]]:
+    """The number's opt-out texts (when, and what each scoped) from the oldest request on.
+
+    Read here, at YES time, rather than marking requests on the STOP path: a STOP to an
+    already revoked category records no event, and the STOP path stays as it is."""
+    if not since:
+        return []
+    rows = session.execute(
+        select(InboundMessage.received_at, InboundMessage.categories).where(
+            InboundMessage.from_number == text.from_number,
+            InboundMessage.intent == Intent.OPT_OUT.value,
+            InboundMessage.received_at >= min(since),
+            InboundMessage.id != text.id,
+        )
+    )
+    return [(row.received_at, list(row.categories or [])) for row in rows]
+
+
+def _withdrawn(
+    session: Session, request: OptInRequest, stops: list[tuple[dt.datetime, list[str]]]
+) -> bool:
+    """The patient's STOP after the form (any opt-out text scoping the category, or any
+    revocation recorded since) withdrew the request: a later YES restores only what START
+    does. A STOP at the same instant as the form counts as after it."""
+    if any(
+        at >= request.requested_at and (request.category in scoped or not scoped)
+        for at, scoped in stops
+    ):
+        return True
     return any(
-        e.action is Action.REVOKE and e.id > request.form_event_id
+        e.action is Action.REVOKE and e.recorded_at >= request.requested_at
         for e in ledger.history(session, request.number, request.category)
     )
 

@@ -328,3 +328,17 @@ def test_a_yes_to_a_number_without_marketing_confirms_no_marketing(
     assert status(runtime, "marketing") is Status.NONE
     assert "now also get promotional" in phone.text("YES").get_data(as_text=True)
     assert status(runtime, "marketing") is Status.GRANTED
+
+
+def test_a_stop_withdraws_the_request_though_marketing_was_already_revoked(
+    client: FlaskClient, runtime: Runtime, phone: Phone, clock: Clock
+) -> None:
+    phone.text("STOP")
+    clock.advance(minutes=1)
+    join(client, marketing=True)
+    clock.advance(minutes=1)
+    phone.text("STOP")  # marketing was revoked already: no marketing event this time
+    clock.advance(minutes=1)
+    reply = phone.text("START").get_data(as_text=True)
+    assert "promotional" not in reply
+    assert status(runtime, "marketing") is Status.REVOKED

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway import ledger, outbound
-from gateway.domain.consent import Action, Event, Source, Status
+from gateway.domain.consent import Action, Event, Source, Status, patient_revocation_in_force
 from gateway.domain.keywords import (
     Disclosure,
     Intent,
@@ -51,7 +51,8 @@ class Form:
 class Submitted:
     events: tuple[Event, ...]  # the grants recorded now
     pending: tuple[str, ...]  # categories waiting for the patient's YES
-    confirmation: OutboundMessage  # queued; enqueue it after the commit
+    # Queued (enqueue it after the commit); None when the care category waits for the phone.
+    confirmation: OutboundMessage | None
 
 
 def join_rules(rules: KeywordRules) -> JoinRules:
@@ -82,35 +83,39 @@ def boxes(rules: KeywordRules) -> tuple[str, ...]:
 
 def submit(session: Session, rules: KeywordRules, form: Form, now: dt.datetime) -> Submitted:
     """Record the care grants with the form's evidence; a ticked box becomes a grant or, when
-    its category needs double opt-in, a request waiting for YES; queue the confirmation."""
+    its category needs double opt-in, a request waiting for YES; queue the confirmation.
+
+    A category whose revocation by the patient (or a wrong-number or reassigned revoke) is in
+    force is not granted but waits for YES/START from the phone like double opt-in: anyone
+    can type a number into the form, and only the patient lifts the patient's own STOP (SPEC
+    §4). Then no confirmation is queued: the patient asked us to stop, and Twilio refuses
+    texts to a number that texted STOP until it texts START (21610). What the visitor sees
+    does not depend on any of this (web/public/join.py)."""
     join = join_rules(rules)
     disclosures = shown(rules, form.language)
     checkboxes = {name: name in form.ticked for name in boxes(rules)}
-    events: list[Event] = []
     wanted = [*care_categories(rules), *(n for n in boxes(rules) if n in form.ticked)]
-    later: list[str] = []
-    for name in wanted:
-        if name in join.double_opt_in:
-            later.append(name)
-            continue
-        evidence = _evidence(form, disclosures[name], checkboxes)
-        events.append(
-            record_consent(
-                session,
-                rules,
-                number=form.number,
-                category=name,
-                action=Action.GRANT,
-                source=Source.WEB_FORM,
-                evidence=evidence,
-                actor=form.number,
-                now=now,
-            )
+    # The number's lock first: a STOP arriving meanwhile is seen here or waits for us.
+    ledger.lock_number(session, form.number, now)
+    held = [n for n in wanted if n in join.double_opt_in or _lift_needed(session, form, n, now)]
+    events = [
+        record_consent(
+            session,
+            rules,
+            number=form.number,
+            category=name,
+            action=Action.GRANT,
+            source=Source.WEB_FORM,
+            evidence={**_form_evidence(form, checkboxes), **_shown(disclosures[name])},
+            actor=form.number,
+            now=now,
         )
-    assert events, "keywords.yml join: always offers a care category (schema_join)"
+        for name in wanted
+        if name not in held
+    ]
     pending = tuple(
         name
-        for name in later
+        for name in held
         if ledger.current_status(session, form.number, name) is not Status.GRANTED
     )
     hours = dt.timedelta(hours=join.pending_hours)
@@ -119,7 +124,8 @@ def submit(session: Session, rules: KeywordRules, form: Form, now: dt.datetime) 
             OptInRequest(
                 number=form.number,
                 category=name,
-                form_event_id=events[0].id,
+                form_event_id=events[0].id if events else None,
+                form_evidence=_form_evidence(form, checkboxes),
                 disclosure_version=disclosures[name].version,
                 disclosure_sha256=disclosures[name].sha256,
                 language=form.language,
@@ -128,25 +134,37 @@ def submit(session: Session, rules: KeywordRules, form: Form, now: dt.datetime) 
             )
         )
     granted = tuple(e.category for e in events)
-    message = _confirmation(session, rules, form, granted, pending, now)
+    message = None
+    if care_categories(rules)[0] in granted:
+        message = _confirmation(session, rules, form, granted, pending, now)
     log.info("web form from %s: granted %s, pending %s", mask(form.number), granted, pending)
     return Submitted(tuple(events), pending, message)
 
 
-def _evidence(form: Form, disclosure: Disclosure, checkboxes: Mapping[str, bool]) -> dict[str, Any]:
-    """SPEC §4's web-form evidence: the page, who sent it, the exact words shown, the boxes."""
+def _lift_needed(session: Session, form: Form, category: str, now: dt.datetime) -> bool:
+    """The patient's own revocation of the category is in force: the form may not lift it."""
+    history = ledger.history(session, form.number, category)
+    return patient_revocation_in_force(history, now) is not None
+
+
+def _form_evidence(form: Form, checkboxes: Mapping[str, bool]) -> dict[str, Any]:
+    """SPEC §4's web-form evidence: the page, who sent it, the boxes. `checkboxes` marks the
+    /join form's own events (number_checks.last_verified leaves them out)."""
     return {
         "page_url": form.page_url,
         "ip": form.ip,
         "user_agent": form.user_agent,
         "language": form.language,
-        "disclosure_version": disclosure.version,
-        "disclosure_sha256": disclosure.sha256,
         "checkboxes": dict(checkboxes),
         "marketing_checked": checkboxes.get("marketing", False),
         "checkbox_unchecked_by_default": True,
         "submitted_at": form.submitted_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
     }
+
+
+def _shown(disclosure: Disclosure) -> dict[str, Any]:
+    """The exact words shown for the category."""
+    return {"disclosure_version": disclosure.version, "disclosure_sha256": disclosure.sha256}
 
 
 def _confirmation(
@@ -162,8 +180,7 @@ def _confirmation(
     key = "confirmation_pending" if pending else "confirmation"
     body = join_text(rules, form.language, key, granted, pending)
     category = care_categories(rules)[0]
-    needed = {category, *pending}
-    sender = next((n for n, s in rules.senders.items() if needed <= set(s.categories)), None)
+    sender = _carrying(rules, {category, *pending})
     # Its private text is its body: it carries no health details, so a patient who asked for
     # none by text (no_phi_by_text) still gets it and can finish the double opt-in.
     request = outbound.Request(
@@ -171,6 +188,17 @@ def _confirmation(
     )
     row, _ = outbound.submit(session, rules, request, now)
     return row
+
+
+def _carrying(rules: KeywordRules, categories: set[str]) -> str | None:
+    return next((n for n, s in rules.senders.items() if categories <= set(s.categories)), None)
+
+
+def start_number(rules: KeywordRules, asked: Iterable[str]) -> str | None:
+    """The clinic number to text START (or YES) to for what a form asked: the one carrying the
+    care category and the asked ones where one does, else one carrying the care category."""
+    care = care_categories(rules)[0]
+    return _carrying(rules, {care, *asked}) or _carrying(rules, {care})
 
 
 # --- the patient's YES ----------------------------------------------------------------------
@@ -283,8 +311,10 @@ def _grant(
             "to": text.to_number,
             "rule": text.rule,
             "opt_out_type": text.opt_out_type,
-            # Double opt-in: the form's event and the words it showed for this category.
+            # Double opt-in: the form (its care grant, if it made one, and its evidence) and
+            # the words it showed for this category.
             "confirms_form_event": request.form_event_id,
+            "form": request.form_evidence,
             "disclosure_version": request.disclosure_version,
             "disclosure_sha256": request.disclosure_sha256,
             "requested_at": request.requested_at.astimezone(dt.UTC)

@@ -48,6 +48,12 @@ class Phone:
         return self.e164
 
     @property
+    def national(self) -> str:
+        """As people write it in its own country: "(201) 555-0100"."""
+        parsed = phonenumbers.parse(self.e164)
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+    @property
     def zones(self) -> tuple[str, ...]:
         """IANA time zones phonenumbers knows for the number (several for some area codes)."""
         parsed = phonenumbers.parse(self.e164)

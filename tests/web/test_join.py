@@ -181,12 +181,69 @@ def test_without_the_box_nothing_is_pending(client: FlaskClient, runtime: Runtim
     assert confirmation.body is not None and "YES" not in confirmation.body
 
 
-def test_a_form_lifts_the_patients_own_stop_of_care_messages(
-    client: FlaskClient, runtime: Runtime, phone: Phone
+def test_a_form_does_not_undo_the_patients_own_stop_but_their_start_confirms_it(
+    client: FlaskClient, runtime: Runtime, phone: Phone, clock: Clock
 ) -> None:
     phone.text("STOP")
-    assert join(client).status_code == 303
+    clock.advance(minutes=1)
+    assert join(client, marketing=True).status_code == 303  # anyone may type the number
+    assert status(runtime, "transactional") is Status.REVOKED
+    assert outbox(runtime) == []  # no text to a number that asked us to stop (Twilio: 21610)
+    with transaction(runtime.sessions) as session:
+        assert session.execute(select(OptInRequest.category)).scalars().all() == [
+            "transactional",
+            "marketing",
+        ]
+    clock.advance(minutes=1)
+    assert "promotional" in phone.text("START").get_data(as_text=True)  # the phone itself
     assert status(runtime, "transactional") is Status.GRANTED
+    assert status(runtime, "marketing") is Status.GRANTED
+    grant = events(runtime)[-1]
+    assert (grant.category, grant.source) == ("marketing", "sms_keyword")
+    assert grant.evidence["confirms_form_event"] is None
+    assert grant.evidence["form"]["ip"] == "203.0.113.7"
+    assert grant.evidence["form"]["checkboxes"] == {"marketing": True}
+
+
+def test_a_form_does_not_give_a_new_holder_the_previous_patients_care_texts(
+    client: FlaskClient,
+    runtime: Runtime,
+    phone: Phone,
+    auth: Callable[[str], dict[str, str]],
+    clock: Clock,
+) -> None:
+    phone.text("wrong number")
+    [review] = client.get("/api/v1/reviews?status=open", headers=auth("admin")).get_json()["items"]
+    resolved = client.post(
+        f"/api/v1/reviews/{review['id']}",
+        headers=auth("admin"),
+        json={"resolution": "wrong_number"},
+    )
+    assert resolved.status_code == 200, resolved.get_json()
+    clock.advance(days=20)  # the number's new holder signs up
+    assert join(client).status_code == 303
+    assert status(runtime, "transactional") is Status.REVOKED
+    assert outbox(runtime) == []
+    phone.text("START")  # the new holder asks from the phone: START alone would not restore it
+    assert status(runtime, "transactional") is Status.GRANTED
+
+
+def test_the_thanks_page_is_the_same_whatever_the_number_did_before(
+    client: FlaskClient, phone: Phone
+) -> None:
+    stopped, fresh = PATIENT, "+13055550142"
+    phone.text("STOP", frm=stopped)
+
+    def thanks(number: str) -> str:
+        response = join(client, number, marketing=True, ip=f"198.51.100.{number[-2:]}")
+        assert response.status_code == 303
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        return page.replace(number[-4:], "####")
+
+    page = thanks(stopped)
+    assert page == thanks(fresh)
+    assert "If you texted STOP to us before, text START to (201) 555-0100" in page
+    assert "reply YES to that text within 72 hours" in page
 
 
 def test_a_bad_number_is_the_form_again_with_a_readable_message(

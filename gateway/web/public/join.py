@@ -110,10 +110,15 @@ def submit() -> tuple[str, int] | Response:
         with transaction(rt.sessions) as session:
             result = opt_in.submit(session, rules, submitted, now)
     except Problem as problem:
-        why = words(language)["refused"].format(reason=problem.message)
-        return _form(rules, language, given, why, problem.status)
-    enqueue(result.confirmation)
-    return _done(language, number[-4:], result.pending)
+        # Its message may tell whether and when the number texted STOP: for staff, not for
+        # whoever typed the number in.
+        log.warning("opt-in form for %s refused: %s", mask(number), problem.code)
+        return _form(rules, language, given, words(language)["refused"], problem.status)
+    if result.confirmation is not None:
+        enqueue(result.confirmation)
+    # The same page whatever the number's state: what the visitor asked, never what we knew.
+    asked = tuple(n for n in submitted.ticked if n in rules.join.double_opt_in)
+    return _done(language, number[-4:], asked)
 
 
 @bp.get("/join/done")
@@ -125,6 +130,7 @@ def done() -> tuple[str, int]:
     ending = request.args.get("to", "")
     pending = [n for n in request.args.get("pending", "").split(",") if n in rules.categories]
     labels = [rules.categories[n].labels.get(language, n) for n in pending]
+    start = opt_in.start_number(rules, pending)
     return _page(
         "public/join_done.html",
         200,
@@ -132,6 +138,7 @@ def done() -> tuple[str, int]:
         ending=ending if ending.isdigit() and len(ending) == 4 else "",
         labels=labels,
         hours=rules.join.pending_hours,
+        start=Phone(start).national if start else "",
     )
 
 

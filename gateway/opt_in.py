@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway import ledger, outbound
@@ -81,7 +81,9 @@ def boxes(rules: KeywordRules) -> tuple[str, ...]:
     return tuple(n for n in join_rules(rules).disclosures if rules.categories[n].requires_grant)
 
 
-def submit(session: Session, rules: KeywordRules, form: Form, now: dt.datetime) -> Submitted:
+def submit(
+    session: Session, rules: KeywordRules, form: Form, now: dt.datetime, texts_per_day: int = 5
+) -> Submitted:
     """Record the care grants with the form's evidence; a ticked box becomes a grant or, when
     its category needs double opt-in, a request waiting for YES; queue the confirmation.
 
@@ -90,7 +92,8 @@ def submit(session: Session, rules: KeywordRules, form: Form, now: dt.datetime) 
     can type a number into the form, and only the patient lifts the patient's own STOP (SPEC
     §4). Then no confirmation is queued: the patient asked us to stop, and Twilio refuses
     texts to a number that texted STOP until it texts START (21610). What the visitor sees
-    does not depend on any of this (web/public/join.py)."""
+    does not depend on any of this (web/public/join.py), nor on `texts_per_day`, the most
+    confirmations one number gets from forms in 24 hours (past it: recorded, not texted)."""
     join = join_rules(rules)
     disclosures = shown(rules, form.language)
     checkboxes = {name: name in form.ticked for name in boxes(rules)}
@@ -135,10 +138,24 @@ def submit(session: Session, rules: KeywordRules, form: Form, now: dt.datetime) 
         )
     granted = tuple(e.category for e in events)
     message = None
-    if care_categories(rules)[0] in granted:
+    if care_categories(rules)[0] not in granted:
+        pass  # it waits for the phone's START: no text to a number that asked us to stop
+    elif _texts_today(session, form, now) < texts_per_day:
         message = _confirmation(session, rules, form, granted, pending, now)
+    else:
+        log.warning("web form for %s: daily confirmation texts reached", mask(form.number))
     log.info("web form from %s: granted %s, pending %s", mask(form.number), granted, pending)
     return Submitted(tuple(events), pending, message)
+
+
+def _texts_today(session: Session, form: Form, now: dt.datetime) -> int:
+    """Confirmations queued to the number in the last 24 hours (to_number is indexed)."""
+    query = select(func.count(OutboundMessage.id)).where(
+        OutboundMessage.to_number == form.number,
+        OutboundMessage.created_by == ACTOR,
+        OutboundMessage.created_at > now - dt.timedelta(hours=24),
+    )
+    return int(session.execute(query).scalar_one())
 
 
 def _lift_needed(session: Session, form: Form, category: str, now: dt.datetime) -> bool:

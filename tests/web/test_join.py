@@ -399,3 +399,36 @@ def test_a_stop_withdraws_the_request_though_marketing_was_already_revoked(
     reply = phone.text("START").get_data(as_text=True)
     assert "promotional" not in reply
     assert status(runtime, "marketing") is Status.REVOKED
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [("en", "Enter a US mobile number"), ("es", "Ingrese un número móvil de EE. UU.")],
+)
+def test_a_premium_rate_number_is_refused_under_the_field(
+    client: FlaskClient, runtime: Runtime, language: str, says: str
+) -> None:
+    response = join(client, "+1 900 555 0123", query=f"?lang={language}")
+    assert response.status_code == 422
+    assert f'id="number-problem" role="alert">{says}' in response.get_data(as_text=True)
+    assert events(runtime, "+19005550123") == [] and outbox(runtime) == []
+
+
+def test_a_number_of_another_country_is_refused(client: FlaskClient, runtime: Runtime) -> None:
+    runtime.settings = replace(runtime.settings, default_region="GB")  # a clinic in the UK
+    response = join(client, "+1 201 555 0123")
+    assert response.status_code == 422
+    assert events(runtime) == [] and outbox(runtime) == []
+
+
+def test_a_number_gets_at_most_the_daily_number_of_confirmation_texts(
+    client: FlaskClient, runtime: Runtime, clock: Clock
+) -> None:
+    runtime.settings = replace(runtime.settings, join_texts_per_number_per_day=4)
+    for hour in range(6):
+        assert join(client, ip=f"198.51.100.{hour}").status_code == 303
+        clock.advance(hours=1)
+    assert len(outbox(runtime)) == 4
+    clock.advance(hours=18)  # a day after the first
+    assert join(client, ip="198.51.100.99").status_code == 303
+    assert len(outbox(runtime)) == 5

@@ -88,10 +88,14 @@ def submit() -> tuple[str, int] | Response:
         log.warning("opt-in form: honeypot filled from %s; nothing recorded", address)
         return _done(language, "", ())
     given = request.form.get("number", "")[:MAX_FIELD]
+    region = rt.settings.default_region
     try:
-        number = Phone.parse(given, rt.settings.default_region).e164
+        phone = Phone.parse(given, region)
     except InvalidPhone:
         return _form(rules, language, given, words(language)["bad_number"], 422)
+    if not phone.is_mobile_in(region):
+        return _form(rules, language, given, words(language)["not_mobile"], 422)
+    number = phone.e164
     if wait := by_number.wait(number):
         log.warning("opt-in form: too many for %s", mask(number))
         return _too_many(language, wait)
@@ -108,7 +112,8 @@ def submit() -> tuple[str, int] | Response:
     )
     try:
         with transaction(rt.sessions) as session:
-            result = opt_in.submit(session, rules, submitted, now)
+            texts = rt.settings.join_texts_per_number_per_day
+            result = opt_in.submit(session, rules, submitted, now, texts_per_day=texts)
     except Problem as problem:
         # Its message may tell whether and when the number texted STOP: for staff, not for
         # whoever typed the number in.

@@ -29,6 +29,8 @@ WORDS: dict[str, dict[str, str]] = {
         "done_pending": "To also get {labels}, reply YES to that text within {hours} hours.",
         "done_stop": "Reply STOP at any time to opt out, HELP for help.",
         "bad_number": "Enter a mobile phone number we can text, for example (201) 555-0123.",
+        "not_mobile": "Enter a US mobile number, for example (201) 555-0123. We cannot text "
+        "premium-rate or toll-free numbers, or numbers outside the US.",
         "too_many": "Too many sign-ups from here or for this number. "
         "Try again in {minutes} minutes.",
         "too_many_title": "Please wait",
@@ -65,6 +67,8 @@ WORDS: dict[str, dict[str, str]] = {
         "done_stop": "Responda PARAR en cualquier momento para salir, AYUDA para ayuda.",
         "bad_number": "Ingrese un número móvil al que podamos enviar textos, por ejemplo "
         "(201) 555-0123.",
+        "not_mobile": "Ingrese un número móvil de EE. UU., por ejemplo (201) 555-0123. No "
+        "podemos enviar textos a números de tarifa especial o gratuitos, ni fuera de EE. UU.",
         "too_many": "Demasiadas inscripciones desde aquí o para este número. "
         "Intente de nuevo en {minutes} minutos.",
         "too_many_title": "Espere un momento",

@@ -229,7 +229,11 @@ class OptInRequest(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(20))
     category: Mapped[str] = mapped_column(String(40))
-    form_event_id: Mapped[int] = mapped_column(ForeignKey("consent_events.id"))
+    # The form's grant of care messages, if it made one: none when the number's own revocation
+    # held every category back (SPEC §4: only the patient lifts it, by YES/START from the phone).
+    form_event_id: Mapped[int | None] = mapped_column(ForeignKey("consent_events.id"))
+    # The form's evidence (page, address, browser, boxes, time): the grant after YES names it.
+    form_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # What the form showed for this category: the grant after YES names the same words.
     disclosure_version: Mapped[str] = mapped_column(String(100))
     disclosure_sha256: Mapped[str] = mapped_column(String(64))

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, not_, select
 from sqlalchemy.orm import Session
 
 from gateway import decision, ledger, preference_links
@@ -43,15 +43,29 @@ NOT_CONTACT = (Source.REASSIGNED.value, Source.CARRIER_BLOCK.value, "correction"
 MAX_NOTE = 2000
 
 
+def _from_the_join_form() -> ColumnElement[bool]:
+    """The /join form's own events, marked by the `checkboxes` only its evidence carries
+    (opt_in._evidence): anyone can type any number into it, so they show nothing about who
+    holds the number. The patient's YES confirming it (sms_keyword) does, and so does the
+    preference page (its link came to the phone)."""
+    return and_(
+        ConsentEventRow.source == Source.WEB_FORM.value,
+        ConsentEventRow.evidence["checkboxes"].as_string().is_not(None),
+    )
+
+
 def last_verified(
     session: Session, number: str, *, excluding: int | None = None
 ) -> dt.datetime | None:
-    """When the number was last known to be the patient's: its latest consent event, a
-    front-desk "verified", or a database answer "not reassigned" (a "no" keeps its date).
+    """When the number was last known to be the patient's: its latest consent event (not the
+    /join form's), a front-desk "verified", or a database answer "not reassigned" (a "no"
+    keeps its date).
     `excluding`: a check to leave out (the one being applied)."""
     event_at = session.execute(
         select(func.max(ConsentEventRow.occurred_at)).where(
-            ConsentEventRow.number == number, ConsentEventRow.source.not_in(NOT_CONTACT)
+            ConsentEventRow.number == number,
+            ConsentEventRow.source.not_in(NOT_CONTACT),
+            not_(_from_the_join_form()),
         )
     ).scalar_one_or_none()
     theirs = NumberCheck.outcome.in_([o.value for o in KNOWN_THEIRS])

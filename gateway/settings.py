@@ -61,6 +61,10 @@ class Settings:
     join_limit_per_ip: int = 10
     join_limit_per_number: int = 3
     join_limit_window_minutes: int = 60
+    # Confirmation texts one number gets from forms in 24 hours: past it a form is recorded
+    # but texts nothing (the page says the same), so the hourly limit cannot add up to a
+    # day-long flood of paid texts to one number.
+    join_texts_per_number_per_day: int = 5
     join_frame_ancestors: tuple[str, ...] = ()
     # Preferences by text (SPEC §10): the HELP reply ends with a signed link to the patient's
     # preference page, valid this many days. Off by default: a link in a text is a new thing
@@ -109,6 +113,9 @@ class Settings:
             join_limit_per_ip=_count(values, "JOIN_LIMIT_PER_IP", 10, 1, "forms"),
             join_limit_per_number=_count(values, "JOIN_LIMIT_PER_NUMBER", 3, 1, "forms"),
             join_limit_window_minutes=_count(values, "JOIN_LIMIT_WINDOW_MINUTES", 60, 1, "minutes"),
+            join_texts_per_number_per_day=_count(
+                values, "JOIN_TEXTS_PER_NUMBER_PER_DAY", 5, 1, "texts"
+            ),
             join_frame_ancestors=_origins(values, "JOIN_FRAME_ANCESTORS"),
             preference_links=_switch(values, "PREFERENCE_LINKS"),
             preference_link_days=_days(values, "PREFERENCE_LINK_DAYS", 7),

@@ -27,6 +27,9 @@ _WHY = {
 }
 
 
+_MOBILE = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
 @dataclass(frozen=True, order=True)
 class Phone:
     e164: str
@@ -46,6 +49,23 @@ class Phone:
 
     def __str__(self) -> str:
         return self.e164
+
+    def is_mobile_in(self, region: str) -> bool:
+        """A number of the region's own country calling code that is, or may be, a mobile
+        (phonenumbers cannot tell US mobiles from landlines: FIXED_LINE_OR_MOBILE). Not a
+        premium-rate, toll-free or shared-cost one, nor another country's: a form that texts
+        whatever number it is given is a way to buy texts to paying numbers (SMS pumping)."""
+        parsed = phonenumbers.parse(self.e164)
+        return (
+            parsed.country_code == phonenumbers.country_code_for_region(region)
+            and phonenumbers.number_type(parsed) in _MOBILE
+        )
+
+    @property
+    def national(self) -> str:
+        """As people write it in its own country: "(201) 555-0100"."""
+        parsed = phonenumbers.parse(self.e164)
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
 
     @property
     def zones(self) -> tuple[str, ...]:

@@ -35,6 +35,9 @@ def test_a_patient_joins_confirms_offers_by_yes_and_then_gets_one(
     with page.expect_navigation():
         page.get_by_role("button", name="Sign up").click()
     assert page.get_by_text("reply YES to that text within 72 hours").is_visible()
+    assert page.get_by_text(
+        "If you texted STOP to us before, text START to (201) 555-0100"
+    ).is_visible()
     shot(page, "join-done")
 
     auditor = {"Authorization": f"Bearer {_token(live, 'auditor')}"}
@@ -88,6 +91,19 @@ def test_the_form_in_spanish_refuses_a_bad_number_readably(
     problem = page.get_by_role("alert")
     assert "Ingrese un número móvil" in problem.inner_text()
     shot(page, "join-es-bad-number")
+
+
+def test_a_premium_rate_number_is_refused_readably(
+    browser_page: Any, live: Live, shot: Callable[..., Any]
+) -> None:
+    page = browser_page
+    page.goto("/join")
+    page.get_by_label("Mobile phone number").fill("1-900-555-0123")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign up").click()
+    assert "We cannot text premium-rate" in page.get_by_role("alert").inner_text()
+    assert page.get_by_label("Mobile phone number").input_value() == "1-900-555-0123"
+    shot(page, "join-premium-number")
 
 
 def test_the_form_by_keyboard_alone(browser_page: Any, live: Live) -> None:

@@ -181,12 +181,69 @@ def test_without_the_box_nothing_is_pending(client: FlaskClient, runtime: Runtim
     assert confirmation.body is not None and "YES" not in confirmation.body
 
 
-def test_a_form_lifts_the_patients_own_stop_of_care_messages(
-    client: FlaskClient, runtime: Runtime, phone: Phone
+def test_a_form_does_not_undo_the_patients_own_stop_but_their_start_confirms_it(
+    client: FlaskClient, runtime: Runtime, phone: Phone, clock: Clock
 ) -> None:
     phone.text("STOP")
-    assert join(client).status_code == 303
+    clock.advance(minutes=1)
+    assert join(client, marketing=True).status_code == 303  # anyone may type the number
+    assert status(runtime, "transactional") is Status.REVOKED
+    assert outbox(runtime) == []  # no text to a number that asked us to stop (Twilio: 21610)
+    with transaction(runtime.sessions) as session:
+        assert session.execute(select(OptInRequest.category)).scalars().all() == [
+            "transactional",
+            "marketing",
+        ]
+    clock.advance(minutes=1)
+    assert "promotional" in phone.text("START").get_data(as_text=True)  # the phone itself
     assert status(runtime, "transactional") is Status.GRANTED
+    assert status(runtime, "marketing") is Status.GRANTED
+    grant = events(runtime)[-1]
+    assert (grant.category, grant.source) == ("marketing", "sms_keyword")
+    assert grant.evidence["confirms_form_event"] is None
+    assert grant.evidence["form"]["ip"] == "203.0.113.7"
+    assert grant.evidence["form"]["checkboxes"] == {"marketing": True}
+
+
+def test_a_form_does_not_give_a_new_holder_the_previous_patients_care_texts(
+    client: FlaskClient,
+    runtime: Runtime,
+    phone: Phone,
+    auth: Callable[[str], dict[str, str]],
+    clock: Clock,
+) -> None:
+    phone.text("wrong number")
+    [review] = client.get("/api/v1/reviews?status=open", headers=auth("admin")).get_json()["items"]
+    resolved = client.post(
+        f"/api/v1/reviews/{review['id']}",
+        headers=auth("admin"),
+        json={"resolution": "wrong_number"},
+    )
+    assert resolved.status_code == 200, resolved.get_json()
+    clock.advance(days=20)  # the number's new holder signs up
+    assert join(client).status_code == 303
+    assert status(runtime, "transactional") is Status.REVOKED
+    assert outbox(runtime) == []
+    phone.text("START")  # the new holder asks from the phone: START alone would not restore it
+    assert status(runtime, "transactional") is Status.GRANTED
+
+
+def test_the_thanks_page_is_the_same_whatever_the_number_did_before(
+    client: FlaskClient, phone: Phone
+) -> None:
+    stopped, fresh = PATIENT, "+13055550142"
+    phone.text("STOP", frm=stopped)
+
+    def thanks(number: str) -> str:
+        response = join(client, number, marketing=True, ip=f"198.51.100.{number[-2:]}")
+        assert response.status_code == 303
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        return page.replace(number[-4:], "####")
+
+    page = thanks(stopped)
+    assert page == thanks(fresh)
+    assert "If you texted STOP to us before, text START to (201) 555-0100" in page
+    assert "reply YES to that text within 72 hours" in page
 
 
 def test_a_bad_number_is_the_form_again_with_a_readable_message(
@@ -295,3 +352,83 @@ def test_without_double_opt_in_a_ticked_box_is_a_web_form_grant_at_once(
     assert status(runtime, "marketing") is Status.GRANTED
     [confirmation] = outbox(runtime)
     assert confirmation.body is not None and "YES" not in confirmation.body
+
+
+def test_a_patient_who_asked_for_no_health_details_by_text_still_gets_the_confirmation(
+    client: FlaskClient, runtime: Runtime, auth: Callable[[str], dict[str, str]], dry_drain: Any
+) -> None:
+    asked = {"staff": "Dana", "method": "in_person", "note": "no details by text"}
+    restriction = {"number": PATIENT, "category": "no_phi_by_text", "action": "grant"}
+    restriction |= {"source": "front_desk", "evidence": asked}
+    assert (
+        client.post("/api/v1/consent", headers=auth("front_desk"), json=restriction).status_code
+        == 201
+    )
+    join(client, marketing=True)
+    dry_drain()
+    [confirmation] = outbox(runtime)
+    assert (confirmation.status, confirmation.reason) == ("dry_run", "ok")
+    assert confirmation.body is not None and "Reply YES" in confirmation.body
+
+
+def test_a_yes_to_a_number_without_marketing_confirms_no_marketing(
+    client: FlaskClient, runtime: Runtime, rules: KeywordRules, phone: Phone
+) -> None:
+    care_only = "+12015550101"
+    senders = {
+        CLINIC: {"categories": ["transactional", "marketing"], "carrier_replies": False},
+        care_only: {"categories": ["transactional"], "carrier_replies": False},
+    }
+    with_rules(runtime, rules, senders=senders)
+    join(client, marketing=True)
+    assert "promotional" not in phone.text("YES", to=care_only).get_data(as_text=True)
+    assert status(runtime, "marketing") is Status.NONE
+    assert "now also get promotional" in phone.text("YES").get_data(as_text=True)
+    assert status(runtime, "marketing") is Status.GRANTED
+
+
+def test_a_stop_withdraws_the_request_though_marketing_was_already_revoked(
+    client: FlaskClient, runtime: Runtime, phone: Phone, clock: Clock
+) -> None:
+    phone.text("STOP")
+    clock.advance(minutes=1)
+    join(client, marketing=True)
+    clock.advance(minutes=1)
+    phone.text("STOP")  # marketing was revoked already: no marketing event this time
+    clock.advance(minutes=1)
+    reply = phone.text("START").get_data(as_text=True)
+    assert "promotional" not in reply
+    assert status(runtime, "marketing") is Status.REVOKED
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [("en", "Enter a US mobile number"), ("es", "Ingrese un número móvil de EE. UU.")],
+)
+def test_a_premium_rate_number_is_refused_under_the_field(
+    client: FlaskClient, runtime: Runtime, language: str, says: str
+) -> None:
+    response = join(client, "+1 900 555 0123", query=f"?lang={language}")
+    assert response.status_code == 422
+    assert f'id="number-problem" role="alert">{says}' in response.get_data(as_text=True)
+    assert events(runtime, "+19005550123") == [] and outbox(runtime) == []
+
+
+def test_a_number_of_another_country_is_refused(client: FlaskClient, runtime: Runtime) -> None:
+    runtime.settings = replace(runtime.settings, default_region="GB")  # a clinic in the UK
+    response = join(client, "+1 201 555 0123")
+    assert response.status_code == 422
+    assert events(runtime) == [] and outbox(runtime) == []
+
+
+def test_a_number_gets_at_most_the_daily_number_of_confirmation_texts(
+    client: FlaskClient, runtime: Runtime, clock: Clock
+) -> None:
+    runtime.settings = replace(runtime.settings, join_texts_per_number_per_day=4)
+    for hour in range(6):
+        assert join(client, ip=f"198.51.100.{hour}").status_code == 303
+        clock.advance(hours=1)
+    assert len(outbox(runtime)) == 4
+    clock.advance(hours=18)  # a day after the first
+    assert join(client, ip="198.51.100.99").status_code == 303
+    assert len(outbox(runtime)) == 5

@@ -373,3 +373,17 @@ def test_a_reassigned_number_ends_the_previous_holders_preference_links(
     with transaction(worker.sessions) as session:
         [link] = session.execute(select(PreferenceLink)).scalars()
         assert link.revoked_at is not None
+
+
+def test_a_join_form_anyone_could_send_does_not_make_the_number_the_patients_again(
+    client, auth, phone: Phone, clock: Clock
+) -> None:
+    from tests.web.test_join import join
+
+    assert join(client, marketing=True).status_code == 303  # typed by anyone
+    assert checks(client, auth)["last_verified"] is None
+    phone.text("YES")  # the phone itself confirms: the patient in touch
+    assert checks(client, auth)["last_verified"] == "2026-11-24T18:00:00Z"
+    stale(clock)
+    assert join(client, ip="198.51.100.9").status_code == 303
+    assert checks(client, auth)["last_verified"] == "2026-11-24T18:00:00Z"

@@ -88,10 +88,14 @@ def submit() -> tuple[str, int] | Response:
         log.warning("opt-in form: honeypot filled from %s; nothing recorded", address)
         return _done(language, "", ())
     given = request.form.get("number", "")[:MAX_FIELD]
+    region = rt.settings.default_region
     try:
-        number = Phone.parse(given, rt.settings.default_region).e164
+        phone = Phone.parse(given, region)
     except InvalidPhone:
         return _form(rules, language, given, words(language)["bad_number"], 422)
+    if not phone.is_mobile_in(region):
+        return _form(rules, language, given, words(language)["not_mobile"], 422)
+    number = phone.e164
     if wait := by_number.wait(number):
         log.warning("opt-in form: too many for %s", mask(number))
         return _too_many(language, wait)
@@ -108,12 +112,18 @@ def submit() -> tuple[str, int] | Response:
     )
     try:
         with transaction(rt.sessions) as session:
-            result = opt_in.submit(session, rules, submitted, now)
+            texts = rt.settings.join_texts_per_number_per_day
+            result = opt_in.submit(session, rules, submitted, now, texts_per_day=texts)
     except Problem as problem:
-        why = words(language)["refused"].format(reason=problem.message)
-        return _form(rules, language, given, why, problem.status)
-    enqueue(result.confirmation)
-    return _done(language, number[-4:], result.pending)
+        # Its message may tell whether and when the number texted STOP: for staff, not for
+        # whoever typed the number in.
+        log.warning("opt-in form for %s refused: %s", mask(number), problem.code)
+        return _form(rules, language, given, words(language)["refused"], problem.status)
+    if result.confirmation is not None:
+        enqueue(result.confirmation)
+    # The same page whatever the number's state: what the visitor asked, never what we knew.
+    asked = tuple(n for n in submitted.ticked if n in rules.join.double_opt_in)
+    return _done(language, number[-4:], asked)
 
 
 @bp.get("/join/done")
@@ -125,6 +135,7 @@ def done() -> tuple[str, int]:
     ending = request.args.get("to", "")
     pending = [n for n in request.args.get("pending", "").split(",") if n in rules.categories]
     labels = [rules.categories[n].labels.get(language, n) for n in pending]
+    start = opt_in.start_number(rules, pending)
     return _page(
         "public/join_done.html",
         200,
@@ -132,6 +143,7 @@ def done() -> tuple[str, int]:
         ending=ending if ending.isdigit() and len(ending) == 4 else "",
         labels=labels,
         hours=rules.join.pending_hours,
+        start=Phone(start).national if start else "",
     )
 
 

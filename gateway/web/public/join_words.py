@@ -20,11 +20,17 @@ WORDS: dict[str, dict[str, str]] = {
         "submit": "Sign up",
         "honeypot": "Leave this field empty",
         "done_title": "Thank you",
-        "done_text": "We are texting the number ending in {number} now to confirm.",
-        "done_text_plain": "We are texting you now to confirm.",
+        "done_text": "We will text the number ending in {number} to confirm.",
+        "done_text_plain": "We will text you to confirm.",
+        "done_start": "If you texted STOP to us before, text START to {number} to receive "
+        "texts again.",
+        "done_start_plain": "If you texted STOP to us before, text START to our number to "
+        "receive texts again.",
         "done_pending": "To also get {labels}, reply YES to that text within {hours} hours.",
         "done_stop": "Reply STOP at any time to opt out, HELP for help.",
         "bad_number": "Enter a mobile phone number we can text, for example (201) 555-0123.",
+        "not_mobile": "Enter a US mobile number, for example (201) 555-0123. We cannot text "
+        "premium-rate or toll-free numbers, or numbers outside the US.",
         "too_many": "Too many sign-ups from here or for this number. "
         "Try again in {minutes} minutes.",
         "too_many_title": "Please wait",
@@ -33,7 +39,7 @@ WORDS: dict[str, dict[str, str]] = {
         "Load it again and sign up.",
         "again": "Back to the form",
         "language": "Español",
-        "refused": "We could not record this sign-up: {reason}",
+        "refused": "We could not record this sign-up. Please call the clinic.",
         "unavailable": "Signing up by text is not available here.",
     },
     "es": {
@@ -50,14 +56,19 @@ WORDS: dict[str, dict[str, str]] = {
         "submit": "Inscribirme",
         "honeypot": "Deje este campo vacío",
         "done_title": "Gracias",
-        "done_text": "Le estamos enviando un texto al número que termina en {number} para "
-        "confirmar.",
-        "done_text_plain": "Le estamos enviando un texto para confirmar.",
+        "done_text": "Le enviaremos un texto al número que termina en {number} para confirmar.",
+        "done_text_plain": "Le enviaremos un texto para confirmar.",
+        "done_start": "Si antes nos envió PARAR, envíe COMENZAR al {number} para volver a "
+        "recibir textos.",
+        "done_start_plain": "Si antes nos envió PARAR, envíe COMENZAR a nuestro número para "
+        "volver a recibir textos.",
         "done_pending": "Para recibir también {labels}, responda SI a ese texto en las "
         "próximas {hours} horas.",
         "done_stop": "Responda PARAR en cualquier momento para salir, AYUDA para ayuda.",
         "bad_number": "Ingrese un número móvil al que podamos enviar textos, por ejemplo "
         "(201) 555-0123.",
+        "not_mobile": "Ingrese un número móvil de EE. UU., por ejemplo (201) 555-0123. No "
+        "podemos enviar textos a números de tarifa especial o gratuitos, ni fuera de EE. UU.",
         "too_many": "Demasiadas inscripciones desde aquí o para este número. "
         "Intente de nuevo en {minutes} minutos.",
         "too_many_title": "Espere un momento",
@@ -66,7 +77,7 @@ WORDS: dict[str, dict[str, str]] = {
         "Cárguela de nuevo e inscríbase.",
         "again": "Volver al formulario",
         "language": "English",
-        "refused": "No pudimos registrar esta inscripción: {reason}",
+        "refused": "No pudimos registrar esta inscripción. Llame a la clínica, por favor.",
         "unavailable": "La inscripción por texto no está disponible aquí.",
     },
 }

@@ -100,7 +100,7 @@ def submit(session: Session, rules: KeywordRules, form: Form, now: dt.datetime) 
                 now=now,
             )
         )
-    assert events, "keywords.yml join: always offers a care category (schema_join)"
+    assert events, "keywords.yml join: always offers a care category (keyword_file checks it)"
     pending = tuple(
         name
         for name in later

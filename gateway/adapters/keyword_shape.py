@@ -9,6 +9,7 @@ broken section does not hide another's problems.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
@@ -18,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
     WithJsonSchema,
     create_model,
     field_validator,
@@ -35,6 +37,7 @@ from gateway.adapters.keyword_types import (
     Hours,
     Intent,
     KeywordText,
+    Known,
     Language,
     LanguageKey,
     Meaning,
@@ -167,7 +170,7 @@ class PhraseShape(TextRuleShape):
 
 
 class FuzzyShape(Shape):
-    min_length: Annotated[int, BeforeValidator(at_least(3)), Field(ge=3)] = 4
+    min_length: Annotated[int, Field(ge=3), BeforeValidator(at_least(3))] = 4
     real_words: WordLists = None
 
 
@@ -377,29 +380,18 @@ class KeywordsFile(Shape):
     phi_fields: Texts = None
     templates: dict[Text, TemplateShape] | None = None
 
-    @field_validator("keywords")
+    @field_validator("keywords", mode="wrap")
     @classmethod
     def _one_meaning_per_word(
-        cls, groups: list[KeywordGroupShape], info: ValidationInfo
-    ) -> list[KeywordGroupShape]:
-        """A word means one thing in one language, so a reply's language is never a guess."""
-        note, ids, seen = known(info).note, set[str](), dict[str, tuple[str | int, ...]]()
-        for i, group in enumerate(groups):
-            if group.id in ids:
-                note(("keywords", i, "id"), f"the group id '{group.id}' is used twice")
-            ids.add(group.id)
-            for language, words in (group.words or {}).items():
-                for j, word in enumerate(words or ()):
-                    key, path = plain(word), ("keywords", i, "words", language, j)
-                    if key in seen and seen[key][:-1] != path[:-1]:
-                        first = ".".join(str(p) for p in seen[key])
-                        note(path, f"'{word}' is already a keyword at {first}")
-                    seen.setdefault(key, path)
-        present = {group.intent for group in groups}
-        for intent in INTENTS_IN_FILE:
-            if intent.value not in present:
-                note(("keywords",), f"no keyword group with intent {intent}")
-        return groups
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        """A word means one thing in one language, so a reply's language is never a guess.
+        Checked on the groups as written, so a group with another problem still counts."""
+        try:
+            return handler(value)
+        finally:
+            if isinstance(value, list):
+                _words_in_one_group(value, known(info))
 
     @field_validator("phrases", "quoted_instructions", "false_positives")
     @classmethod
@@ -464,6 +456,30 @@ class KeywordsFile(Shape):
         return templates
 
 
+def _words_in_one_group(groups: list[Any], found: Known) -> None:
+    ids, seen = set[str](), dict[str, tuple[str | int, ...]]()
+    for i, group in enumerate(groups):
+        spec = group if isinstance(group, Mapping) else {}
+        if isinstance(group_id := spec.get("id"), str):
+            if group_id in ids:
+                found.note(("keywords", i, "id"), f"the group id '{group_id}' is used twice")
+            ids.add(group_id)
+        words = spec.get("words")
+        for language, listed in words.items() if isinstance(words, Mapping) else ():
+            for j, word in enumerate(listed if isinstance(listed, list) else ()):
+                if not isinstance(word, str):
+                    continue
+                key, path = plain(word), ("keywords", i, "words", str(language), j)
+                if key in seen and seen[key][:-1] != path[:-1]:
+                    first = ".".join(str(p) for p in seen[key])
+                    found.note(path, f"'{word}' is already a keyword at {first}")
+                seen.setdefault(key, path)
+    present = {g.get("intent") for g in groups if isinstance(g, Mapping)}
+    for intent in INTENTS_IN_FILE:
+        if intent.value not in present:
+            found.note(("keywords",), f"no keyword group with intent {intent}")
+
+
 def _keyword_words(info: ValidationInfo, intent: Meaningful | None = None) -> list[str]:
     """The keywords, when that section is valid (else its own problems are reported)."""
     groups: list[KeywordGroupShape] = info.data.get("keywords") or []
@@ -478,4 +494,19 @@ def _keyword_words(info: ValidationInfo, intent: Meaningful | None = None) -> li
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema editors check keywords.yml with (completion, inline errors)."""
-    return {"$schema": SCHEMA_URL, **KeywordsFile.model_json_schema()}
+    schema: dict[str, Any] = _closed({"$schema": SCHEMA_URL, **KeywordsFile.model_json_schema()})
+    return schema
+
+
+def _closed(node: Any) -> Any:
+    """pydantic writes a mapping with keys of a pattern (senders, languages) as
+    `patternProperties`, which lets any other key through; here, as in the models, they may
+    not."""
+    if isinstance(node, list):
+        return [_closed(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    found = {key: _closed(value) for key, value in node.items()}
+    if "patternProperties" in found and "additionalProperties" not in found:
+        found["additionalProperties"] = False
+    return found

@@ -27,6 +27,7 @@ from gateway.domain.vocabulary import NAME, word_key
 
 HHMM = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]+)?")
+LANGUAGE_CODE = f"^{LANGUAGE.pattern}$"
 E164 = r"^\+[1-9]\d{6,14}$"
 CATEGORY = re.compile(r"[a-z][a-z0-9_]*")
 ANSWER_LENGTH = 40  # what an answer means ("confirm"), as stored with the inbound text
@@ -124,7 +125,7 @@ def _text(value: Any) -> str:
     raise fail(f"expected a non-empty text, got {describe(value)}{hint}")
 
 
-Text = Annotated[str, BeforeValidator(_text), Field(min_length=1)]
+Text = Annotated[str, Field(min_length=1), BeforeValidator(_text)]
 
 
 def _flag(value: Any) -> bool:
@@ -147,7 +148,7 @@ def at_least(minimum: int) -> Callable[[Any], int]:
     return check
 
 
-Hours = Annotated[int, BeforeValidator(at_least(1)), Field(ge=1)]
+Hours = Annotated[int, Field(ge=1), BeforeValidator(at_least(1))]
 
 
 def _time(value: Any) -> dt.time:
@@ -218,7 +219,12 @@ def _language(value: str) -> str:
     return value
 
 
-Language = Annotated[Text, AfterValidator(_language), Field(pattern=LANGUAGE.pattern)]
+Language = Annotated[
+    str,
+    Field(min_length=1, pattern=LANGUAGE_CODE),
+    BeforeValidator(_text),
+    AfterValidator(_language),
+]
 
 
 def _language_key(value: Any, info: ValidationInfo) -> str:
@@ -228,7 +234,7 @@ def _language_key(value: Any, info: ValidationInfo) -> str:
     raise fail(f"unknown key; expected a language ({joined(languages)})")
 
 
-LanguageKey = Annotated[str, BeforeValidator(_language_key)]
+LanguageKey = Annotated[str, Field(pattern=LANGUAGE_CODE), BeforeValidator(_language_key)]
 
 
 @dataclass(frozen=True)
@@ -267,7 +273,9 @@ def _category_name(value: Any) -> str:
     return value
 
 
-CategoryName = Annotated[str, BeforeValidator(_category_name), Field(pattern=CATEGORY.pattern)]
+CategoryName = Annotated[
+    str, Field(pattern=f"^{CATEGORY.pattern}$"), BeforeValidator(_category_name)
+]
 
 
 def _category(value: Any, info: ValidationInfo) -> str:
@@ -312,7 +320,7 @@ def _rule_language(value: Any, info: ValidationInfo) -> str:
     raise fail(f"unknown language {describe(value)}; configured: {', '.join(languages)}")
 
 
-RuleLanguage = Annotated[str, BeforeValidator(_rule_language), Field(pattern=LANGUAGE.pattern)]
+RuleLanguage = Annotated[str, Field(pattern=LANGUAGE_CODE), BeforeValidator(_rule_language)]
 
 
 def _disclosure_version(value: str, info: ValidationInfo) -> str:
@@ -342,7 +350,7 @@ def _sender_number(value: Any) -> str:
     return value
 
 
-SenderNumber = Annotated[str, BeforeValidator(_sender_number), Field(pattern=E164)]
+SenderNumber = Annotated[str, Field(pattern=E164), BeforeValidator(_sender_number)]
 
 
 def _state(value: Any) -> str:
@@ -376,7 +384,12 @@ def _meaning(value: str) -> str:
     return value
 
 
-Meaning = Annotated[Text, AfterValidator(_meaning), Field(max_length=ANSWER_LENGTH)]
+Meaning = Annotated[
+    str,
+    Field(min_length=1, max_length=ANSWER_LENGTH),
+    BeforeValidator(_text),
+    AfterValidator(_meaning),
+]
 
 
 # --- words ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`smsgate keywords check|classify`: let clinic staff test keywords.yml before restarting.
+"""`smsgate keywords check|classify|schema`: let clinic staff test keywords.yml before restarting.
 
 Plain click (no Flask import): `gateway.cli` adds `keywords_group` to the `smsgate` group.
 """
@@ -15,7 +15,7 @@ from typing import TextIO
 
 import click
 
-from gateway.adapters.keyword_file import KeywordFileError, check, load_rules
+from gateway.adapters.keyword_file import KeywordFileError, check, load_rules, schema_text
 from gateway.domain.keywords import KeywordRules, classify, scoped_categories
 from gateway.domain.phone import InvalidPhone, Phone
 
@@ -103,6 +103,12 @@ def keywords_group() -> None:
 def check_command(file: Path | None) -> None:
     """Validate FILE: every problem with its key path and line."""
     raise SystemExit(run_check(file or default_keywords_file(), sys.stdout))
+
+
+@keywords_group.command("schema")
+def schema_command() -> None:
+    """Print keywords.yml's JSON Schema (shipped as keywords.schema.json, for editors)."""
+    sys.stdout.write(schema_text())
 
 
 @keywords_group.command("classify")

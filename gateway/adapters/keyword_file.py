@@ -1,19 +1,26 @@
 """Read keywords.yml (safe YAML) keeping line numbers, so every problem names its line.
 
-The rules and their validation are the domain's (`KeywordRules.from_mapping`); this adapter
-only reads the file, remembers where each key sits, and formats problems as
+The file's shape is declared once, as pydantic models (`keyword_shape`); they check it, every
+problem at once, and `keyword_build` turns it into the domain's frozen `KeywordRules`. This
+module reads the file, remembers where each key sits, and formats problems as
 `keywords.yml:12: keywords.0.words.en: message` — the way compilers do, so editors jump there.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
+from gateway.adapters.keyword_build import build
+from gateway.adapters.keyword_shape import KeywordsFile, json_schema
+from gateway.adapters.keyword_types import Known
+from gateway.adapters.keyword_wording import problem
 from gateway.adapters.spelling import dictionary_for
 from gateway.domain.keywords import KeyPath, KeywordRules, KeywordsError, Problem, Severity
 
@@ -69,23 +76,43 @@ def check(path: str | Path) -> tuple[KeywordRules | None, list[str]]:
     return rules, [problem.format(str(path)) for problem in problems]
 
 
-def rules_from(data: Mapping[str, Any]) -> KeywordRules:
-    """Rules from an already parsed mapping, with the real-word dictionary of its languages."""
-    languages = data.get("languages")
-    return KeywordRules.from_mapping(
-        data, dictionary_for(languages if isinstance(languages, list) else [])
-    )
+def rules_from(data: Mapping[str, Any], *, spelling: bool = True) -> KeywordRules:
+    """Rules from an already parsed mapping; raises KeywordsError listing every problem.
+
+    `spelling`: ask the real-word dictionary of its languages which look-alikes of a keyword
+    are real words ("step" beside STOP), so a typo that is a real word goes to review."""
+    rules, problems = _validated(data, spelling=spelling)
+    if rules is None:
+        raise KeywordsError(problems)
+    return rules
+
+
+def schema_text() -> str:
+    """keywords.yml's JSON Schema, as shipped in keywords.schema.json."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _validated(
+    data: Mapping[str, Any], *, spelling: bool = True
+) -> tuple[KeywordRules | None, list[Problem]]:
+    """The rules and their warnings, or None and every problem (errors and warnings)."""
+    known = Known.of(data)
+    try:
+        shape = KeywordsFile.model_validate(data, context={"known": known})
+    except ValidationError as exc:
+        found = [problem(error, data, KeywordsFile) for error in exc.errors(include_url=False)]
+        return None, [*found, *known.problems]
+    if known.problems:
+        return None, known.problems
+    dictionary = dictionary_for(shape.languages) if spelling else None
+    rules = build(shape, data, dictionary)
+    return rules, list(rules.warnings)
 
 
 def _evaluate(path: str | Path) -> tuple[KeywordRules | None, list[FileProblem]]:
     """Read and validate; every problem of the file, in line order."""
     data, lines, duplicates = _read(Path(path), str(path))
-    rules: KeywordRules | None
-    try:
-        rules = rules_from(data)
-        found = rules.warnings
-    except KeywordsError as exc:
-        rules, found = None, tuple(exc.problems)
+    rules, found = _validated(data)
     problems = [*duplicates, *(_locate(p, lines) for p in found)]
     problems.sort(key=lambda p: p.line if p.line is not None else 0)
     return (None if duplicates else rules), problems

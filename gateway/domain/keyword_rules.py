@@ -1,9 +1,12 @@
-"""`KeywordRules`: everything keywords.yml says, validated, with the classifier's index. PURE."""
+"""`KeywordRules`: everything keywords.yml says, as frozen data, with the classifier's index.
+
+PURE: reading and checking the file is the adapter's (`gateway.adapters.keyword_file`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,19 +71,6 @@ class KeywordRules:
         )
         index.quoted = lower_case(self.quoted_instructions)
         object.__setattr__(self, "_index", index)
-
-    @classmethod
-    def from_mapping(
-        cls, data: Mapping[str, Any], dictionary: Callable[[str], bool] | None = None
-    ) -> KeywordRules:
-        """Build and validate; raises KeywordsError listing every problem found.
-
-        `dictionary` says whether a word is a real word in one of the languages (the adapter
-        asks a maintained word list): a typo of a keyword that is a real word goes to review."""
-        # The schema builds KeywordRules, so it is imported here, when first needed.
-        from gateway.domain.keyword_schema import read_rules
-
-        return read_rules(data, dictionary)
 
     @property
     def index(self) -> KeywordIndex:

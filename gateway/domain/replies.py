@@ -8,6 +8,11 @@ from collections.abc import Sequence
 from gateway.domain.keyword_rules import KeywordRules
 from gateway.domain.rules import Classification, Intent
 
+REPLY_KEYS = ("opt_out", "opt_out_partial", "opt_in", "help")
+REPLY_FIELDS = frozenset(
+    {"program", "contact", "frequency", "stopped", "continuing", "Stopped", "Continuing"}
+)
+
 
 def scoped_categories(
     c: Classification, rules: KeywordRules, to: str | None, today: dt.date

@@ -20,6 +20,8 @@ class Intent(StrEnum):
 
 
 SCOPE_WORDS = ("sender", "all")  # scope words besides category names
+INTENTS_IN_FILE = (Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP)  # the file's keyword groups
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # a state window's days
 KeyPath = tuple[str | int, ...]
 Severity = Literal["error", "warning"]
 

@@ -8,7 +8,7 @@ matched against, the same way for the file's lists and for patients' texts.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -317,3 +317,14 @@ def _matches(key: tuple[str, ...], words: list[str], names: list[bool], at: int)
         elif words[at + offset] != part:
             return False
     return True
+
+
+def shared(vocabularies: Sequence[Vocabulary]) -> tuple[Vocabulary, ...]:
+    """The languages' vocabularies, the main one first: each other language keeps as its own
+    only the words the main one lacks, and every one knows the others' shared words."""
+    if not vocabularies:
+        return ()
+    main = vocabularies[0].words
+    others = [replace(v, own=v.words - main) for v in vocabularies[1:]]
+    found = [vocabularies[0], *others]
+    return tuple(v.sharing(o for o in found if o is not v) for v in found)

@@ -327,7 +327,7 @@ def test_real_words_come_from_the_maintained_dictionary() -> None:
     """ "slop" is in no list of ours: only the dictionary knows it is a word, not a typo."""
     assert "slop" not in str(RULES.raw["fuzzy"])
     assert classify("slop", RULES).intent is Intent.REVIEW
-    without = KeywordRules.from_mapping(RULES.raw)  # no dictionary: read as STOP
+    without = rules_from(RULES.raw, spelling=False)  # no dictionary: read as STOP
     assert classify("slop", without).intent is Intent.OPT_OUT
 
 

@@ -3,6 +3,9 @@ be read, tested or loaded apart, and a half-initialised module the day the order
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import grimp
 
 # The keywords.yml validation modules (gateway/domain/keyword_schema.py, schema_*.py) and
@@ -79,3 +82,16 @@ def test_a_circle_is_found_and_named() -> None:
     for importer, imported in [("p.a", "p.b"), ("p.b", "p.c"), ("p.c", "p.a"), ("p.d", "p.a")]:
         graph.add_import(importer=importer, imported=imported)
     assert import_circles(graph) == [["p.a", "p.b", "p.c"]]
+
+
+def test_smsgate_starts_without_flask_twilio_or_rq() -> None:
+    """`smsgate --help` and `keywords check` stay quick: the web app, the Twilio SDK and RQ
+    load only inside the commands that use them (dev, web, worker, backfill, reconcile, and
+    those that open the runtime)."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, gateway.cli; print(*sys.modules, sep='\\n')"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert not {"flask", "twilio", "rq"} & set(loaded)

@@ -1,6 +1,6 @@
 """`smsgate keywords check|classify`: let clinic staff test keywords.yml before restarting.
 
-Plain click, no Flask import and no database: it reads the file and nothing else.
+Plain click (no Flask import): `gateway.cli` adds `keywords_group` to the `smsgate` group.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import importer, ledger
-from gateway.cli_import import import_command
+from gateway.cli.ledger_import import import_command
 from gateway.db import transaction
 from gateway.domain.consent import Action, Source, Status
 from gateway.domain.keywords import KeywordRules

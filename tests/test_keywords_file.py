@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.adapters.keyword_file import KeywordFileError, check, load_rules
+from gateway.cli.keywords import keywords_group, run_check, run_classify
 from gateway.domain.keywords import Intent
-from gateway.keywords_cli import keywords_group, run_check, run_classify
 
 SHIPPED = Path(__file__).resolve().parent.parent / "keywords.yml"
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from gateway.adapters.keyword_file import KeywordFileError, schema_text
 from gateway.app import create_app
-from gateway.keywords_cli import keywords_group
+from gateway.cli.keywords import keywords_group
 from gateway.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

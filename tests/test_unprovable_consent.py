@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import services
-from gateway.cli_import import import_command
+from gateway.cli.ledger_import import import_command
 from gateway.db import transaction
 from gateway.domain.consent import Action, Event, Source, patient_revocation_in_force
 from gateway.models import ConsentEventRow

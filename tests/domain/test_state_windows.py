@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.adapters.keyword_file import KeywordFileError, load_rules
+from gateway.cli.keywords import keywords_group
 from gateway.domain.phone import Phone
 from gateway.domain.us_states import NAMES, TERRITORY_REGIONS, canonical_state, state_of_place
-from gateway.keywords_cli import keywords_group
 from tests.test_keywords_file import MINIMAL
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "keywords.yml"

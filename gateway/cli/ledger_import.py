@@ -1,13 +1,8 @@
-"""`smsgate ledger import FILE.csv`: an existing consent/opt-out list into the ledger.
-
-gateway.cli imports this module to register the command, so what this needs from gateway.cli
-is imported inside the functions, once the command runs.
-"""
+"""`smsgate ledger import FILE.csv`: an existing consent/opt-out list into the ledger."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +12,7 @@ import click
 from sqlalchemy.exc import IntegrityError
 
 from gateway import importer
+from gateway.cli.shell import actor, clear_errors, open_runtime
 from gateway.db import transaction
 from gateway.runtime import Runtime
 
@@ -24,6 +20,7 @@ from gateway.runtime import Runtime
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check the file and count; change nothing.")
+@clear_errors
 def import_command(file: Path, dry_run: bool) -> None:
     """Import a consent or opt-out list (CSV with the header
     number,category,action,occurred_at,source,note).
@@ -35,15 +32,7 @@ def import_command(file: Path, dry_run: bool) -> None:
     consent; record those through the API with their evidence. So is a grant that would lift
     a patient's own opt-out (their STOP, a carrier block, a form): only the patient lifts it.
     """
-    from gateway.cli import clear_errors
-
-    clear_errors(_import)(file, dry_run)
-
-
-def _import(file: Path, dry_run: bool) -> None:
-    from gateway.cli import _runtime
-
-    rt = _runtime()
+    rt = open_runtime()
     now = rt.clock()
     rows, problems = importer.read(file, rt.rules, rt.settings.default_region, now)
     if problems:
@@ -53,7 +42,7 @@ def _import(file: Path, dry_run: bool) -> None:
         return
     try:
         with transaction(rt.sessions) as session, _progress(len(rows)) as tick:
-            result = importer.apply(session, rows, actor=_actor(), now=now, progress=tick)
+            result = importer.apply(session, rows, actor=actor(), now=now, progress=tick)
     except importer.Refused as refused:
         _refuse(file, refused.problems)
     except IntegrityError:
@@ -92,7 +81,3 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
     hidden = not sys.stdout.isatty()
     with click.progressbar(length=total, label="importing", hidden=hidden) as bar:
         yield bar.update
-
-
-def _actor() -> str:
-    return f"cli:{os.environ.get('USER', 'shell')}"

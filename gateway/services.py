@@ -71,17 +71,35 @@ def record_consent(
         raise Problem(422, "invalid", "evidence may not carry erasure markers", "evidence")
     if category in RESTRICTIONS:
         _check_request(category, action, source, evidence)
-        return ledger.append(
-            session,
-            number=number,
-            category=category,
-            action=action,
-            source=source,
-            actor=actor,
-            evidence=evidence,
-            now=now,
-            occurred_at=occurred_at,
+    else:
+        _check_consent_proof(
+            session, rules, number, category, action, source, evidence, now, occurred_at
         )
+    return ledger.append(
+        session,
+        number=number,
+        category=category,
+        action=action,
+        source=source,
+        actor=actor,
+        evidence=evidence,
+        now=now,
+        occurred_at=occurred_at,
+    )
+
+
+def _check_consent_proof(
+    session: Session,
+    rules: KeywordRules,
+    number: str,
+    category: str,
+    action: Action,
+    source: Source,
+    evidence: Mapping[str, Any],
+    now: dt.datetime,
+    occurred_at: dt.datetime | None,
+) -> None:
+    """SPEC §4: a grant carries its proof, and only the patient lifts the patient's revocation."""
     missing = missing_proof(
         requires_grant=rules.categories[category].requires_grant,
         action=action,
@@ -105,17 +123,6 @@ def record_consent(
             + "; ".join(missing),
             "evidence",
         )
-    return ledger.append(
-        session,
-        number=number,
-        category=category,
-        action=action,
-        source=source,
-        actor=actor,
-        evidence=evidence,
-        now=now,
-        occurred_at=occurred_at,
-    )
 
 
 def _check_request(

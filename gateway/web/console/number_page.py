@@ -8,6 +8,8 @@ whether the number is still the patient's: its reassigned-number checks and the 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import phonenumbers
@@ -50,6 +52,30 @@ EVERY = "*"  # the revoke form's "every category"
 MAX_TEXT = 2000
 
 
+View = Callable[[str], "tuple[str, int] | Response"]
+
+
+def numbered(view: View) -> View:
+    """A form posted to /numbers/<number>/…: the view gets the number in E.164; a number that
+    cannot be read is the lookup page again with why (422)."""
+
+    @functools.wraps(view)
+    def parsed(number: str) -> tuple[str, int] | Response:
+        try:
+            e164 = parse_number(number)
+        except ValueError as exc:
+            return not_a_number(number, exc)
+        return view(e164)
+
+    return parsed
+
+
+def not_a_number(typed: str, exc: ValueError) -> tuple[str, int]:
+    return render(
+        "console/number_lookup.html", 422, title="Numbers", typed=typed[:40], problem=str(exc)
+    )
+
+
 @bp.get("/numbers")
 @page(*READ)
 def lookup() -> tuple[str, int] | Response:
@@ -59,9 +85,7 @@ def lookup() -> tuple[str, int] | Response:
     try:
         number = parse_number(typed)
     except ValueError as exc:
-        return render(
-            "console/number_lookup.html", 422, title="Numbers", typed=typed[:40], problem=str(exc)
-        )
+        return not_a_number(typed, exc)
     return redirect_to("number_pages.number", number=number)
 
 
@@ -71,9 +95,7 @@ def number(number: str) -> tuple[str, int] | Response:
     try:
         e164 = parse_number(number)
     except ValueError as exc:
-        return render(
-            "console/number_lookup.html", 422, title="Numbers", typed=number[:40], problem=str(exc)
-        )
+        return not_a_number(number, exc)
     if e164 != number:  # one address per number: (201) 555-0123 → +12015550123
         return redirect_to("number_pages.number", number=e164)
     return _shown(e164)
@@ -81,13 +103,8 @@ def number(number: str) -> tuple[str, int] | Response:
 
 @bp.post("/numbers/<number>/consent")
 @page(*WRITE_CONSENT)
-def record(number: str) -> tuple[str, int] | Response:
-    try:
-        e164 = parse_number(number)
-    except ValueError as exc:
-        return render(
-            "console/number_lookup.html", 422, title="Numbers", typed=number[:40], problem=str(exc)
-        )
+@numbered
+def record(e164: str) -> tuple[str, int] | Response:
     form = request.form
     action = "grant" if form.get("action") == "grant" else "revoke"
     errors = Errors()
@@ -101,14 +118,9 @@ def record(number: str) -> tuple[str, int] | Response:
 
 @bp.post("/numbers/<number>/corrections")
 @page("admin")
-def correct(number: str) -> tuple[str, int] | Response:
+@numbered
+def correct(e164: str) -> tuple[str, int] | Response:
     """An admin voids the event in force for a category (SPEC §4 amendment), with a reason."""
-    try:
-        e164 = parse_number(number)
-    except ValueError as exc:
-        return render(
-            "console/number_lookup.html", 422, title="Numbers", typed=number[:40], problem=str(exc)
-        )
     form, rt = request.form, runtime()
     event_id = form.get("event_id", "")
     try:
@@ -133,15 +145,10 @@ def correct(number: str) -> tuple[str, int] | Response:
 
 @bp.post("/numbers/<number>/restriction")
 @page(*WRITE_CONSENT)
-def restriction(number: str) -> tuple[str, int] | Response:
+@numbered
+def restriction(e164: str) -> tuple[str, int] | Response:
     """Record or lift the patient's request for no PHI by text (HIPAA §164.522(b)): a ledger
     event through the API's own path, with who heard it, how the patient asked, and a note."""
-    try:
-        e164 = parse_number(number)
-    except ValueError as exc:
-        return render(
-            "console/number_lookup.html", 422, title="Numbers", typed=number[:40], problem=str(exc)
-        )
     form = request.form
     action = Action.REVOKE if form.get("action") == "revoke" else Action.GRANT
     rt = runtime()
@@ -168,14 +175,9 @@ def restriction(number: str) -> tuple[str, int] | Response:
 
 @bp.post("/numbers/<number>/verified")
 @page(*WRITE_CONSENT)
-def verified(number: str) -> tuple[str, int] | Response:
+@numbered
+def verified(e164: str) -> tuple[str, int] | Response:
     """The patient confirmed the number is still theirs: restarts REASSIGNED_CHECK_DAYS."""
-    try:
-        e164 = parse_number(number)
-    except ValueError as exc:
-        return render(
-            "console/number_lookup.html", 422, title="Numbers", typed=number[:40], problem=str(exc)
-        )
     note = request.form.get("verified_note", "").strip()[:MAX_TEXT] or None
     rt = runtime()
     with transaction(rt.sessions) as session:

@@ -12,10 +12,11 @@ import hashlib
 import json
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -109,6 +110,61 @@ def render_private(rules: KeywordRules, template: str, fields: dict[str, Any]) -
     return found.private_text.format(**{k: str(fields[k]) for k in found.private_fields})
 
 
+def caller_key(actor: str, key: str | None) -> str | None:
+    """An idempotency key as stored: keys are the caller's own, so the same key from another
+    token (or shell user) is another message."""
+    if not key:
+        return None
+    return hashlib.sha256(f"{actor}\n{key}".encode()).hexdigest()
+
+
+def compose(
+    rules: KeywordRules,
+    *,
+    to: str,
+    actor: str,
+    body: str | None = None,
+    category: str | None = None,
+    template: str | None = None,
+    fields: dict[str, Any] | None = None,
+    send_at: dt.datetime | None = None,
+    sender: str | None = None,
+    idempotency_key: str | None = None,
+) -> Request:
+    """A message as staff ask for it (a body and its category, or a template and its
+    fields), numbers already in E.164: the API, a batch item and a CSV row alike."""
+    private = None
+    if template is not None:
+        if body is not None:
+            raise Problem(422, "invalid", "send a template or a body, not both", "body")
+        text, category_of = render(rules, template, fields or {})
+        private = render_private(rules, template, fields or {})
+        if category not in (None, category_of):
+            raise Problem(
+                422, "invalid_category", f"template {template} is {category_of}", "category"
+            )
+        category = category_of
+    else:
+        if body is None:
+            raise Problem(422, "required", "body (or a template) is required", "body")
+        if category is None:
+            raise Problem(422, "required", "category is required", "category")
+        if fields:
+            raise Problem(422, "invalid", "fields go with a template", "fields")
+        text = body
+    return Request(
+        to=to,
+        category=category,
+        body=text,
+        actor=actor,
+        send_at=send_at,
+        sender=sender,
+        template=template,
+        idempotency_key=idempotency_key,
+        private_body=private,
+    )
+
+
 def submit(
     session: Session, rules: KeywordRules, request: Request, now: dt.datetime
 ) -> tuple[OutboundMessage, bool]:
@@ -123,33 +179,86 @@ def submit(
         ).scalar_one_or_none()
         if existing is not None:
             if existing.request_digest != digest:
-                raise Problem(
-                    409,
-                    "idempotency_conflict",
-                    "this Idempotency-Key was used for a different message",
-                )
+                raise _conflict()
             return existing, False
-    row = OutboundMessage(
-        id=new_id(now),
-        to_number=request.to,
-        requested_sender=request.sender,
-        category=request.category,
-        body=request.body,
-        template=request.template,
-        private_body=request.private_body,
-        status="queued",
-        send_at=request.send_at,
-        created_at=now,
-        updated_at=now,
-        enqueued_at=now,
-        created_by=request.actor,
-        idempotency_key=request.idempotency_key,
-        request_digest=digest,
-    )
-    row.job_id = f"deliver-{row.id}"  # named before it exists: reconcile can tell it is live
+    row = OutboundMessage(**_new_row(request, digest, now))
     session.add(row)
     session.flush()
     return row, True
+
+
+def _conflict() -> Problem:
+    return Problem(
+        409, "idempotency_conflict", "this Idempotency-Key was used for a different message"
+    )
+
+
+def _new_row(request: Request, digest: str, now: dt.datetime) -> dict[str, Any]:
+    message_id = new_id(now)
+    return {
+        "id": message_id,
+        "to_number": request.to,
+        "requested_sender": request.sender,
+        "category": request.category,
+        "body": request.body,
+        "template": request.template,
+        "private_body": request.private_body,
+        "status": "queued",
+        "send_at": request.send_at,
+        "created_at": now,
+        "updated_at": now,
+        "enqueued_at": now,
+        "created_by": request.actor,
+        "idempotency_key": request.idempotency_key,
+        "request_digest": digest,
+        # Named before it exists: reconcile can tell whether it is live.
+        "job_id": f"deliver-{message_id}",
+    }
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """One message of a batch: stored now (`created`), or the original of a repeated key."""
+
+    row: OutboundMessage
+    created: bool
+
+
+def submit_many(
+    session: Session, rules: KeywordRules, requests: Sequence[Request], now: dt.datetime
+) -> list[Submitted | Problem]:
+    """Store a batch as `queued`, each message on its own: a refused one (its Problem, in its
+    place) does not stop the others. One SELECT for the repeated keys and one multi-row
+    INSERT, not a flush per message. A key repeated within the batch behaves as if the
+    messages had come one after another."""
+    results: list[Submitted | Problem] = []
+    keys = {r.idempotency_key for r in requests if r.idempotency_key}
+    known: dict[str, OutboundMessage] = {}
+    if keys:
+        query = select(OutboundMessage).where(OutboundMessage.idempotency_key.in_(keys))
+        known = {row.idempotency_key or "": row for row in session.execute(query).scalars()}
+    new_rows: list[dict[str, Any]] = []
+    for request in requests:
+        try:
+            validate(rules, request)
+        except Problem as problem:
+            results.append(problem)
+            continue
+        digest = request.digest()
+        original = known.get(request.idempotency_key or "")
+        if original is not None:
+            same = original.request_digest == digest
+            results.append(Submitted(original, False) if same else _conflict())
+            continue
+        values = _new_row(request, digest, now)
+        row = OutboundMessage(**values)  # not added: the INSERT below stores it
+        if request.idempotency_key:
+            known[request.idempotency_key] = row
+        new_rows.append(values)
+        results.append(Submitted(row, True))
+    if new_rows:
+        session.execute(insert(OutboundMessage), new_rows)
+    return results
 
 
 def validate(rules: KeywordRules, request: Request) -> None:

@@ -4,6 +4,7 @@ number was reassigned."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Protocol
 
 from gateway.domain.reassigned import ReassignedAnswer
@@ -40,6 +41,10 @@ class SmsSender(Protocol):
 class Queue(Protocol):
     def deliver(self, message_id: str, job_id: str, at: dt.datetime | None = None) -> None:
         """Enqueue the send-time decision for a committed message."""
+        ...
+
+    def deliver_many(self, deliveries: Sequence[tuple[str, str]]) -> None:
+        """Enqueue (message id, job id) pairs, committed messages, in one round trip."""
         ...
 
 

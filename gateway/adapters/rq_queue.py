@@ -134,6 +134,17 @@ class Outbox:
         else:
             self.queue.enqueue_at(at, DELIVER, message_id, **kwargs)
 
+    def deliver_many(self, deliveries: Sequence[tuple[str, str]]) -> None:
+        """A batch's jobs in one pipeline (one round trip), each as `deliver` makes it."""
+        jobs = [
+            Queue.prepare_data(
+                DELIVER, (message_id,), job_id=job_id, retry=self._retry(), result_ttl=600
+            )
+            for message_id, job_id in deliveries
+        ]
+        if jobs:
+            self.queue.enqueue_many(jobs)
+
     def schedule_periodic(self, job: str, seconds: int) -> None:
         """The next run of a periodic job, once per slot however many workers ask (the job id
         names the slot and is unique). The job schedules its own next run when it is done."""
@@ -166,3 +177,8 @@ class LazyOutbox:
         if self._outbox is None:
             self._outbox = Outbox(connect(self.redis_url))
         self._outbox.deliver(message_id, job_id, at)
+
+    def deliver_many(self, deliveries: Sequence[tuple[str, str]]) -> None:
+        if self._outbox is None:
+            self._outbox = Outbox(connect(self.redis_url))
+        self._outbox.deliver_many(deliveries)

@@ -24,9 +24,10 @@ def _whole(name: str, default: int) -> int:
 # loop, so a slow client holds a socket and its bytes so far, never a thread; past this it
 # gets a 408 and is closed. Twilio and API clients send a request in milliseconds.
 READ_TIMEOUT = _whole("WEB_READ_TIMEOUT", 10)
-# The largest request body the server reads: the largest any route takes (the API's 256 KB;
-# Twilio's webhooks 64 KB, checked by the app). Larger is a 413 before any of it is read, and
-# a connection holds at most this much while its request arrives.
+# The largest request body the server reads: the largest any route takes (a batch of messages,
+# 2 MB; the rest of the API 256 KB, Twilio's webhooks 64 KB, checked by the app). Larger is a
+# 413 before any of it is read, and a connection holds at most this much while its request
+# arrives.
 MAX_BODY = max(size for _, size in LIMITS)
 MAX_HEAD = 64 * 1024
 

@@ -167,6 +167,19 @@ class Message(Answer):
     attempts: list[Attempt]
 
 
+class BatchResult(Answer):
+    """One message of a batch: queued (or the original of a repeated key), or refused."""
+
+    index: int = Field(description="the message's place in the batch, from 0")
+    status: Literal[202, 409, 422]
+    message: Message | None
+    error: ErrorDetail | None
+
+
+class BatchAnswer(Answer):
+    items: list[BatchResult]
+
+
 class Review(Answer):
     id: int
     inbound_sid: str

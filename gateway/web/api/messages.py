@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from typing import Annotated, Any, Literal
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway import access, outbound, proofs
+from gateway import access, bulk, outbound, proofs
 from gateway.db import transaction
 from gateway.models import OutboundMessage, SendAttempt
 from gateway.services import Problem
@@ -35,7 +34,7 @@ from gateway.web.declare import (
     link,
 )
 from gateway.web.errors import FieldError
-from gateway.web.shapes import Message, MessagePage, Proof
+from gateway.web.shapes import BatchAnswer, Message, MessagePage, Proof
 
 log = logging.getLogger(__name__)
 bp = Blueprint("messages", __name__, url_prefix="/api/v1/messages")
@@ -114,6 +113,19 @@ class NewMessage(Body):
     sender: PhoneText | None = None
 
 
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class BatchItem(NewMessage):
+    idempotency_key: IdempotencyKey | None = Field(
+        default=None, description="as the Idempotency-Key header, for this message"
+    )
+
+
+class NewBatch(Body):
+    messages: list[BatchItem] = Field(min_length=1, max_length=bulk.MAX_BATCH)
+
+
 class Listing(Body):
     to: PhoneText | None = None
     status: Status | None = None
@@ -133,51 +145,33 @@ def _message(session: Session, message_id: str) -> OutboundMessage:
     return msg
 
 
-def _request(body: NewMessage) -> outbound.Request:
+def _request(body: NewMessage, idempotency_key: str | None) -> outbound.Request:
     rt = runtime()
-    to = params.phone(body.to, "to", rt.settings.default_region)
-    sender = None
-    if body.sender is not None:
-        sender = params.phone(body.sender, "sender", rt.settings.default_region)
-    private = None
-    if body.template is not None:
-        if body.body is not None:
-            raise FieldError("invalid", "send a template or a body, not both", "body")
-        text, category = outbound.render(rt.rules, body.template, body.fields)
-        private = outbound.render_private(rt.rules, body.template, body.fields)
-        if body.category not in (None, category):
-            raise FieldError(
-                "invalid_category", f"template {body.template} is {category}", "category"
-            )
-    else:
-        if body.body is None:
-            raise FieldError("required", "body (or a template) is required", "body")
-        if body.category is None:
-            raise FieldError("required", "category is required", "category")
-        if body.fields:
-            raise FieldError("invalid", "fields go with a template", "fields")
-        text, category = body.body, body.category
-    return outbound.Request(
-        to=to,
-        category=category,
-        body=text,
+    region = rt.settings.default_region
+    return outbound.compose(
+        rt.rules,
+        to=params.phone(body.to, "to", region),
         actor=str(current_actor()),
-        send_at=body.send_at,
-        sender=sender,
+        body=body.body,
+        category=body.category,
         template=body.template,
-        idempotency_key=_idempotency_key(),
-        private_body=private,
+        fields=dict(body.fields),
+        send_at=body.send_at,
+        sender=None if body.sender is None else params.phone(body.sender, "sender", region),
+        idempotency_key=idempotency_key,
     )
 
 
 def _idempotency_key() -> str | None:
-    """Keys are the caller's own: the same key from another token is another message."""
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > 200:
         raise FieldError("invalid", "Idempotency-Key is at most 200 characters", "Idempotency-Key")
-    if not key:
-        return None
-    return hashlib.sha256(f"{current_actor()}\n{key}".encode()).hexdigest()
+    return _caller_key(key)
+
+
+def _caller_key(key: str | None) -> str | None:
+    """A batch item's key and the header share one space: the same key, the same message."""
+    return outbound.caller_key(str(current_actor()), key)
 
 
 @bp.post("")
@@ -195,8 +189,47 @@ def _idempotency_key() -> str | None:
     errors=(409,),
 )
 def create() -> tuple[Response, int]:
-    row = queue_message(_request(given_body(NewMessage)))
+    row = queue_message(_request(given_body(NewMessage), _idempotency_key()))
     return jsonify(message_json(row, [])), 202
+
+
+@bp.post("/batch")
+@requires(*SEND)
+@declared(
+    "Queue up to 1,000 messages (202); each is answered on its own, in the batch's order",
+    body=NewBatch,
+    answer=BatchAnswer,
+    status=202,
+)
+def create_batch() -> tuple[Response, int]:
+    """A refused message (a bad number, a reused key) does not stop the others; a body that
+    breaks the documented shape is refused whole (422 naming messages.N.field)."""
+    items = given_body(NewBatch).messages
+    answers: list[dict[str, Any]] = []
+    requests: list[outbound.Request] = []
+    for index, item in enumerate(items):
+        try:
+            requests.append(_request(item, _caller_key(item.idempotency_key)))
+            answers.append({"index": index})
+        except Problem as problem:
+            answers.append(_refused(index, problem))
+    results = iter(bulk.queue_many(runtime(), requests).results)
+    for answer in answers:
+        if "status" in answer:
+            continue
+        result = next(results)
+        if isinstance(result, Problem):
+            answer.update(_refused(answer["index"], result))
+        else:
+            answer.update(status=202, message=message_json(result.row, []), error=None)
+    return jsonify({"items": answers}), 202
+
+
+def _refused(index: int, problem: Problem) -> dict[str, Any]:
+    error = {"code": problem.code, "message": problem.message}
+    if problem.field:
+        error["field"] = problem.field
+    return {"index": index, "status": problem.status, "message": None, "error": error}
 
 
 def queue_message(message: outbound.Request) -> OutboundMessage:

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import phonenumbers
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -30,6 +31,15 @@ def procfile(kind: str) -> str:
         if name.strip() == kind:
             return command.strip()
     raise SystemExit(f"no {kind!r} line in the Procfile")
+
+
+def fictional_numbers() -> Iterator[str]:
+    """The fictional lines 555-0101…0199 of every valid US area code (45,000 of them)."""
+    for line in range(101, 200):
+        for area in range(201, 990):
+            number = f"+1{area}555{line:04d}"
+            if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+                yield number
 
 
 def die_with_parent() -> None:

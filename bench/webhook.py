@@ -32,14 +32,11 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-
-import phonenumbers
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,7 +46,14 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.bare_app import create_tables  # noqa: E402
 from bench.pgwire import StatementCounter  # noqa: E402
-from bench.procs import TICK, Process, cpu_ticks, fresh_database, procfile  # noqa: E402
+from bench.procs import (  # noqa: E402
+    TICK,
+    Process,
+    cpu_ticks,
+    fictional_numbers,
+    fresh_database,
+    procfile,
+)
 from gateway.adapters.twilio_sms import sign  # noqa: E402
 from gateway.db import make_engine  # noqa: E402
 from gateway.migrate import upgrade  # noqa: E402
@@ -73,15 +77,6 @@ MIX = (
 )
 ROWS = (("STOPs", 1), ("STOPs", 4), ("STOPs", 16), ("mix", 16))
 Signed = tuple[bytes, str]  # a form body and its X-Twilio-Signature
-
-
-def fictional_numbers() -> Iterator[str]:
-    """The fictional lines 555-0101…0199 of every valid US area code (45,000 of them)."""
-    for line in range(101, 200):
-        for area in range(201, 990):
-            number = f"+1{area}555{line:04d}"
-            if phonenumbers.is_valid_number(phonenumbers.parse(number)):
-                yield number
 
 
 def signed(sid: str, sender: str, body: str) -> Signed:

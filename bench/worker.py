@@ -52,6 +52,7 @@ ACCOUNT, TOKEN = "AC" + "3" * 32, "bench-token"
 CALLBACK = "https://gateway.bench.test/twilio/status"
 CLINIC = "+12015550100"
 BASELINE_QUEUE = "bench-baseline"
+RQ_WORKER = "rq worker --url {} -w rq.worker.SimpleWorker " + BASELINE_QUEUE
 WAIT = 120.0  # the longest a run may take: past it the bench stops with what it has
 
 
@@ -152,32 +153,35 @@ class Bench:
                 for i in range(count)
             ]
 
-    def baseline(self, count: int, job: str = "bench.rq_baseline.send") -> Run:
-        """One plain RQ SimpleWorker running `job` `count` times."""
-        command = f"rq worker --url {self.redis_url} -w rq.worker.SimpleWorker {BASELINE_QUEUE}"
-        running = self.start(command, 1, BASELINE_QUEUE, self.env())
+    def baseline(self, count: int) -> Run:
+        """One plain RQ SimpleWorker making the Twilio call `count` times."""
+        running = self.start(RQ_WORKER.format(self.redis_url), 1, BASELINE_QUEUE, self.env())
         queue = Queue(BASELINE_QUEUE, connection=self.redis)
         numbers = [next(self.numbers) for _ in range(count)]
 
         def enqueue() -> None:
             for i, number in enumerate(numbers):
                 body = f"Your appointment is tomorrow at 10. Reminder {i}."
-                queue.enqueue(job, number, CLINIC, body)
+                queue.enqueue("bench.rq_baseline.send", number, CLINIC, body)
 
-        if job == "bench.rq_baseline.send":
-            return Run(*self.timed(running, count, enqueue))
-        # The no-op job reaches no stub: timed from the first enqueue to an empty queue.
-        (worker,) = Worker.all(connection=self.redis, queue=queue)
-        started = time.monotonic()
-        enqueue()
-        while time.monotonic() < started + WAIT:
-            worker.refresh()  # type: ignore[no-untyped-call]
-            if worker.successful_job_count >= count:
-                break
-            time.sleep(0.01)
-        elapsed = time.monotonic() - started
+        return Run(*self.timed(running, count, enqueue))
+
+    def noop(self, count: int) -> Run:
+        """One plain RQ SimpleWorker draining `count` jobs that do nothing, enqueued before it
+        starts: timed by RQ's own clock, the first job's start to the last one's end."""
+        queue = Queue(BASELINE_QUEUE, connection=self.redis)
+        jobs = [queue.enqueue("bench.rq_baseline.nothing") for _ in range(count)]
+        running = self.start(RQ_WORKER.format(self.redis_url), 1, BASELINE_QUEUE, self.env())
+        deadline = time.monotonic() + WAIT
+        while jobs[-1].get_status(refresh=True) != "finished" and time.monotonic() < deadline:
+            time.sleep(0.05)
         stop(running)
-        return Run(count / elapsed, float("nan"))
+        jobs[0].refresh()  # type: ignore[no-untyped-call]
+        jobs[-1].refresh()  # type: ignore[no-untyped-call]
+        first, last = jobs[0].started_at, jobs[-1].ended_at
+        if first is None or last is None:
+            raise SystemExit(f"the no-op jobs did not finish in {WAIT} s")
+        return Run((count - 1) / (last - first).total_seconds(), float("nan"))
 
 
 class Run:
@@ -238,7 +242,7 @@ def main() -> None:
             for _ in range(args.runs):
                 for c in configurations:
                     if c == "no-op":
-                        runs[c].append(bench.baseline(args.messages, "bench.rq_baseline.nothing"))
+                        runs[c].append(bench.noop(args.messages))
                     elif c == "baseline":
                         runs[c].append(bench.baseline(args.messages))
                     else:

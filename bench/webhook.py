@@ -25,6 +25,7 @@ import http.client
 import itertools
 import multiprocessing
 import os
+import socket
 import statistics
 import sys
 import tempfile
@@ -143,8 +144,6 @@ class Server(Process):
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

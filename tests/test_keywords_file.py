@@ -531,3 +531,27 @@ def test_the_shipped_appointment_reminder_has_a_private_text_without_health_deta
     assert reminder.private_fields == ()
     assert "{" not in reminder.private_text
     assert load_rules(SHIPPED).templates["flu_shot_offer"].private_text is None
+
+
+# --- review findings (issue 12): never a traceback, the file's own key path and line --------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "says"),
+    [
+        ("(?<={keyword} )please", "look-behind requires fixed-width pattern"),
+        ("[{keyword}]x", "not a valid regular expression"),
+    ],
+)
+def test_a_pattern_broken_only_by_the_keywords_it_stands_for_names_its_line(
+    tmp_path: Path, pattern: str, says: str
+) -> None:
+    # A keyword of two words is read with `[\\s-]+` between them: inside `[…]` it breaks.
+    text = MINIMAL.replace("words: {en: [STOP]}", "words: {en: [STOP, STOP ALL]}") + (
+        "quoted_instructions:\n"
+        "  - {id: fine, language: en, pattern: 'reply {keyword}'}\n"
+        f"  - {{id: broken, language: en, pattern: '{pattern}'}}\n"
+    )
+    [problem] = problems_of(write(tmp_path, text))
+    assert ":23: quoted_instructions.1.pattern: not a valid regular expression: " in problem
+    assert says in problem

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, Wit
 from pydantic_core import PydanticCustomError
 
 from gateway.domain.normalise import plain
-from gateway.domain.patterns import compile_pattern
+from gateway.domain.patterns import compile_pattern, words_alternation
 from gateway.domain.restriction import RESTRICTIONS
 from gateway.domain.rules import INTENTS_IN_FILE, SCOPE_WORDS, KeyPath, Problem
 from gateway.domain.us_states import canonical_state
@@ -42,6 +42,9 @@ class Known:
     categories: Mapping[str, bool] = field(default_factory=dict)  # name -> requires_grant
     disclosures: frozenset[str] = frozenset()  # version ids on file
     phi_fields: frozenset[str] = frozenset()
+    # `{keyword}` as the patterns are compiled with it (from every word written as text), so
+    # a pattern that only breaks once the keywords are put in is reported with its line.
+    keyword_pattern: str = "(?!)"
     problems: list[Problem] = field(default_factory=list)
 
     @classmethod
@@ -59,6 +62,7 @@ class Known:
             },
             frozenset(k for k in _mapping(disclosures) if isinstance(k, str)),
             frozenset(x for x in _list(phi) if isinstance(x, str)),
+            words_alternation(_words(data.get("keywords"))),
         )
 
     def note(self, path: KeyPath, message: str) -> None:
@@ -103,6 +107,12 @@ def template_fields(text: str) -> list[str]:
         if not name.isidentifier():
             raise ValueError(f"'{{{name}}}' is not a field name (write {{{{ for a literal brace)")
     return names
+
+
+def _words(groups: Any) -> Iterator[str]:
+    for group in _list(groups):
+        for words in _mapping(_mapping(group).get("words")).values():
+            yield from (w for w in _list(words) if isinstance(w, str))
 
 
 def _list(value: Any) -> list[Any]:
@@ -421,9 +431,9 @@ ReadingWords = list[Annotated[Text, AfterValidator(_reading_word(names=False))]]
 PhraseWords = list[Annotated[Text, AfterValidator(_reading_word(names=True))]] | None
 
 
-def _pattern(value: str) -> str:
+def _pattern(value: str, info: ValidationInfo) -> str:
     try:
-        compile_pattern(value, "(?!)")  # the keywords' own pattern is put in when built
+        compile_pattern(value, known(info).keyword_pattern)
     except re.error as exc:
         raise fail(f"not a valid regular expression: {exc}") from None
     return value

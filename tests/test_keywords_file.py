@@ -555,3 +555,22 @@ def test_a_pattern_broken_only_by_the_keywords_it_stands_for_names_its_line(
     [problem] = problems_of(write(tmp_path, text))
     assert ":23: quoted_instructions.1.pattern: not a valid regular expression: " in problem
     assert says in problem
+
+
+@pytest.mark.parametrize(
+    ("windows", "key", "line"),
+    [
+        (
+            "  Texas: {daily: {start: '09:00', end: '21:00'}, sun: }\n",
+            "state_windows.Texas.sun",
+            22,
+        ),
+        ("  Florida: {daily: }\n", "state_windows.Florida.daily", 22),
+        ("  Florida:\n    daily:\n", "state_windows.Florida.daily", 23),
+    ],
+)
+def test_an_empty_day_in_a_state_window_is_refused(
+    tmp_path: Path, windows: str, key: str, line: int
+) -> None:
+    [problem] = problems_of(write(tmp_path, MINIMAL + "state_windows:\n" + windows))
+    assert f":{line}: {key}: expected a mapping (key: value), got nothing" in problem

@@ -207,6 +207,14 @@ BROKEN: list[tuple[str, tuple[str, str], str, str, str, bool | None]] = [
         "unknown placeholder stoped",
         None,
     ),
+    (
+        "a day of a state window left empty",
+        ("phi_fields: [appointment_time]", "  Florida: {sun: }\nphi_fields: [appointment_time]"),
+        "state_windows.Florida.sun",
+        "  Florida:",
+        "expected a mapping (key: value), got nothing",
+        True,
+    ),
 ]
 
 

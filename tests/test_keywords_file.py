@@ -574,3 +574,30 @@ def test_an_empty_day_in_a_state_window_is_refused(
 ) -> None:
     [problem] = problems_of(write(tmp_path, MINIMAL + "state_windows:\n" + windows))
     assert f":{line}: {key}: expected a mapping (key: value), got nothing" in problem
+
+
+def test_an_answer_yaml_reads_as_no_is_named_as_written(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        "templates:\n"
+        "  reminder:\n"
+        "    category: transactional\n"
+        "    text: Your visit is tomorrow.\n"
+        "    answers: {C: confirm, NO: decline}\n"
+    )
+    [problem] = problems_of(write(tmp_path, text))
+    assert ":25: templates.reminder.answers.False: " in problem
+
+
+def test_a_label_keyed_no_is_named_at_its_own_line(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "  marketing: {requires_grant: true, labels: {en: offers}}\n",
+        "  marketing:\n    requires_grant: true\n    labels:\n      en: offers\n      no: tilbud\n",
+    )
+    [problem] = problems_of(write(tmp_path, text))
+    assert ":12: categories.marketing.labels.False: " in problem
+
+
+def test_a_template_keyed_yes_is_named_as_written(tmp_path: Path) -> None:
+    text = MINIMAL + "templates:\n  yes:\n    category: nowhere\n    text: Hello.\n"
+    problems = problems_of(write(tmp_path, text))
+    assert any(":23: templates.True.category: unknown category 'nowhere'" in p for p in problems)

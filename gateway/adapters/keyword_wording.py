@@ -49,9 +49,15 @@ def written(loc: tuple[str | int, ...], data: Any) -> KeyPath:
         if isinstance(data, list) and isinstance(part, int):
             path.append(part)
             data = data[part] if 0 <= part < len(data) else None
+        elif isinstance(data, Mapping):
+            # pydantic keeps a key YAML read as true/false as 1/0: name the file's own key
+            # ("NO" read as False is reported as False, at its line), not pydantic's.
+            key = next((k for k in data if k == part), part)
+            path.append(str(key))
+            data = data.get(key)
         else:
             path.append(str(part))
-            data = data.get(part) if isinstance(data, Mapping) else None
+            data = None
     return tuple(path)
 
 

@@ -601,3 +601,15 @@ def test_a_template_keyed_yes_is_named_as_written(tmp_path: Path) -> None:
     text = MINIMAL + "templates:\n  yes:\n    category: nowhere\n    text: Hello.\n"
     problems = problems_of(write(tmp_path, text))
     assert any(":23: templates.True.category: unknown category 'nowhere'" in p for p in problems)
+
+
+def test_a_date_that_does_not_exist_names_its_line(tmp_path: Path) -> None:
+    [problem] = problems_of(write(tmp_path, MINIMAL + "revoke_all_from: 2027-02-30\n"))
+    assert ":21: revoke_all_from: " in problem
+    assert "2027-02-30" in problem
+
+
+def test_an_alias_that_holds_itself_is_refused_not_a_crash(tmp_path: Path) -> None:
+    [problem] = problems_of(write(tmp_path, MINIMAL + "phi_fields: &r [*r]\n"))
+    assert ":21: " in problem
+    assert "not valid YAML" in problem

@@ -181,7 +181,8 @@ def _date(value: Any) -> dt.date | None:
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            pass
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise fail(f"'{value}' is not a date on the calendar") from None
     raise fail(f"expected a date YYYY-MM-DD or null, got {describe(value)}")
 
 

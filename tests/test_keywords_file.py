@@ -613,3 +613,32 @@ def test_an_alias_that_holds_itself_is_refused_not_a_crash(tmp_path: Path) -> No
     [problem] = problems_of(write(tmp_path, MINIMAL + "phi_fields: &r [*r]\n"))
     assert ":21: " in problem
     assert "not valid YAML" in problem
+
+
+def test_a_language_code_in_capitals_is_named_once_in_the_projects_words(
+    tmp_path: Path,
+) -> None:
+    text = MINIMAL.replace("languages: [en]", "languages: [en, ES]")
+    [problem] = problems_of(write(tmp_path, text))
+    assert ":5: languages.1: 'ES' is not a language code like en or es" in problem
+
+
+def test_an_answer_meaning_too_long_is_said_in_the_projects_words(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        "templates:\n"
+        "  reminder:\n"
+        "    category: transactional\n"
+        "    text: Your visit is tomorrow.\n"
+        f"    answers: {{C: {'c' * 41}}}\n"
+    )
+    [problem] = problems_of(write(tmp_path, text))
+    assert ":25: templates.reminder.answers.C: an answer's meaning is at most 40 characters" in (
+        problem
+    )
+
+
+@pytest.mark.parametrize("key", ["12", "null", "no"])
+def test_a_top_level_key_that_is_no_text_is_an_unknown_key(tmp_path: Path, key: str) -> None:
+    [problem] = problems_of(write(tmp_path, MINIMAL + f"{key}: 1\n"))
+    assert ":21: " in problem
+    assert "unknown key; expected one of " in problem

@@ -54,7 +54,12 @@ class Known:
         disclosures = data.get("disclosures")
         phi = data.get("phi_fields")
         return cls(
-            tuple(dict.fromkeys(x for x in _list(languages) if isinstance(x, str))),
+            # Only codes that are valid: `ES` is reported once, not again under every label.
+            tuple(
+                dict.fromkeys(
+                    x for x in _list(languages) if isinstance(x, str) and LANGUAGE.fullmatch(x)
+                )
+            ),
             {
                 k: not (isinstance(v, Mapping) and v.get("requires_grant") is False)
                 for k, v in (categories.items() if isinstance(categories, Mapping) else ())
@@ -224,18 +229,15 @@ TemplateText = Annotated[Text, AfterValidator(_template_text)]
 # --- names declared in the file ------------------------------------------------------------
 
 
-def _language(value: str) -> str:
-    if not LANGUAGE.fullmatch(value):
-        raise fail(f"'{value}' is not a language code like en or es")
-    return value
+def _language(value: Any) -> str:
+    # Checked before pydantic's own pattern, which would say "String should match pattern".
+    text = _text(value)
+    if not LANGUAGE.fullmatch(text):
+        raise fail(f"'{text}' is not a language code like en or es")
+    return text
 
 
-Language = Annotated[
-    str,
-    Field(min_length=1, pattern=LANGUAGE_CODE),
-    BeforeValidator(_text),
-    AfterValidator(_language),
-]
+Language = Annotated[str, Field(min_length=1, pattern=LANGUAGE_CODE), BeforeValidator(_language)]
 
 
 def _language_key(value: Any, info: ValidationInfo) -> str:
@@ -389,18 +391,15 @@ def _answer_key(value: Any) -> str:
 AnswerKey = Annotated[str, BeforeValidator(_answer_key)]
 
 
-def _meaning(value: str) -> str:
-    if len(value) > ANSWER_LENGTH:
+def _meaning(value: Any) -> str:
+    # Checked before pydantic's own max_length, which would say "String should have at most".
+    text = _text(value)
+    if len(text) > ANSWER_LENGTH:
         raise fail(f"an answer's meaning is at most {ANSWER_LENGTH} characters")
-    return value
+    return text
 
 
-Meaning = Annotated[
-    str,
-    Field(min_length=1, max_length=ANSWER_LENGTH),
-    BeforeValidator(_text),
-    AfterValidator(_meaning),
-]
+Meaning = Annotated[str, Field(min_length=1, max_length=ANSWER_LENGTH), BeforeValidator(_meaning)]
 
 
 # --- words ---------------------------------------------------------------------------------

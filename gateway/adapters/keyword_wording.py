@@ -33,9 +33,11 @@ def problem(error: ErrorDetails, data: Any, model: type[BaseModel]) -> Problem:
         return Problem(path[:-1], error["input"].message)
     if kind == "missing":
         return Problem(path[:-1], f"missing required key '{path[-1]}'")
-    if kind == "extra_forbidden":
+    if kind in ("extra_forbidden", "invalid_key"):  # invalid_key: a number, null or yes/no
         allowed = _keys_at(model, loc[:-1])
-        return Problem(path, f"unknown key; expected one of {joined(allowed)}")
+        if allowed:
+            return Problem(path, f"unknown key; expected one of {joined(allowed)}")
+        return Problem(path, "write the key as text in quotes")
     if kind in _EXPECTED:
         return Problem(path, _EXPECTED[kind].format(got=describe(error["input"])))
     return Problem(path, error["msg"])

@@ -642,3 +642,14 @@ def test_a_top_level_key_that_is_no_text_is_an_unknown_key(tmp_path: Path, key: 
     [problem] = problems_of(write(tmp_path, MINIMAL + f"{key}: 1\n"))
     assert ":21: " in problem
     assert "unknown key; expected one of " in problem
+
+
+def test_a_file_with_errors_still_lists_its_warnings(tmp_path: Path) -> None:
+    long_help = "{program}: call {contact}. " + "Más información en la clínica. " * 3
+    text = MINIMAL.replace(
+        'help: "{program}: call {contact}. Reply STOP to opt out."', f'help: "{long_help}"'
+    )
+    text += 'quiet_hours:\n  marketing: {start: "08:00", end: 21:00}\n'
+    problems = problems_of(write(tmp_path, text))
+    assert any(":20: replies.en.help: warning: " in p and "70 characters" in p for p in problems)
+    assert any(":22: quiet_hours.marketing.end: write the time in quotes" in p for p in problems)

@@ -101,12 +101,35 @@ def _validated(
         shape = KeywordsFile.model_validate(data, context={"known": known})
     except ValidationError as exc:
         found = [problem(error, data, KeywordsFile) for error in exc.errors(include_url=False)]
-        return None, [*found, *known.problems]
+        errors = [*found, *known.problems]
+        return None, [*errors, *_warnings_despite(data, errors)]
     if known.problems:
-        return None, known.problems
+        return None, [*known.problems, *_warnings_despite(data, known.problems)]
     dictionary = dictionary_for(shape.languages) if spelling else None
     rules = build(shape, data, dictionary)
     return rules, list(rules.warnings)
+
+
+def _warnings_despite(data: Mapping[str, Any], errors: list[Problem]) -> list[Problem]:
+    """The warnings of a file that has errors, as the old validator listed them together: the
+    rules are built without the top-level sections that hold errors, when what remains is
+    still a whole file (every required section valid), else there are none to give."""
+    broken = {p.path[0] for p in errors if p.path}
+    required = {name for name, f in KeywordsFile.model_fields.items() if f.is_required()}
+    if any(not p.path for p in errors) or broken & required:
+        return []
+    rest = {k: v for k, v in data.items() if k not in broken}
+    # Names are still looked up in the whole file: a join naming a broken section's
+    # disclosure is that section's error, already reported.
+    known = Known.of(data)
+    try:
+        shape = KeywordsFile.model_validate(rest, context={"known": known})
+        rules = build(shape, rest, None)
+    except ValidationError:
+        return []
+    if known.problems:
+        return []
+    return [w for w in rules.warnings if w.severity == "warning"]
 
 
 def _evaluate(path: str | Path) -> tuple[KeywordRules | None, list[FileProblem]]:

@@ -531,3 +531,125 @@ def test_the_shipped_appointment_reminder_has_a_private_text_without_health_deta
     assert reminder.private_fields == ()
     assert "{" not in reminder.private_text
     assert load_rules(SHIPPED).templates["flu_shot_offer"].private_text is None
+
+
+# --- review findings (issue 12): never a traceback, the file's own key path and line --------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "says"),
+    [
+        ("(?<={keyword} )please", "look-behind requires fixed-width pattern"),
+        ("[{keyword}]x", "not a valid regular expression"),
+    ],
+)
+def test_a_pattern_broken_only_by_the_keywords_it_stands_for_names_its_line(
+    tmp_path: Path, pattern: str, says: str
+) -> None:
+    # A keyword of two words is read with `[\\s-]+` between them: inside `[…]` it breaks.
+    text = MINIMAL.replace("words: {en: [STOP]}", "words: {en: [STOP, STOP ALL]}") + (
+        "quoted_instructions:\n"
+        "  - {id: fine, language: en, pattern: 'reply {keyword}'}\n"
+        f"  - {{id: broken, language: en, pattern: '{pattern}'}}\n"
+    )
+    [problem] = problems_of(write(tmp_path, text))
+    assert ":23: quoted_instructions.1.pattern: not a valid regular expression: " in problem
+    assert says in problem
+
+
+@pytest.mark.parametrize(
+    ("windows", "key", "line"),
+    [
+        (
+            "  Texas: {daily: {start: '09:00', end: '21:00'}, sun: }\n",
+            "state_windows.Texas.sun",
+            22,
+        ),
+        ("  Florida: {daily: }\n", "state_windows.Florida.daily", 22),
+        ("  Florida:\n    daily:\n", "state_windows.Florida.daily", 23),
+    ],
+)
+def test_an_empty_day_in_a_state_window_is_refused(
+    tmp_path: Path, windows: str, key: str, line: int
+) -> None:
+    [problem] = problems_of(write(tmp_path, MINIMAL + "state_windows:\n" + windows))
+    assert f":{line}: {key}: expected a mapping (key: value), got nothing" in problem
+
+
+def test_an_answer_yaml_reads_as_no_is_named_as_written(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        "templates:\n"
+        "  reminder:\n"
+        "    category: transactional\n"
+        "    text: Your visit is tomorrow.\n"
+        "    answers: {C: confirm, NO: decline}\n"
+    )
+    [problem] = problems_of(write(tmp_path, text))
+    assert ":25: templates.reminder.answers.False: " in problem
+
+
+def test_a_label_keyed_no_is_named_at_its_own_line(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "  marketing: {requires_grant: true, labels: {en: offers}}\n",
+        "  marketing:\n    requires_grant: true\n    labels:\n      en: offers\n      no: tilbud\n",
+    )
+    [problem] = problems_of(write(tmp_path, text))
+    assert ":12: categories.marketing.labels.False: " in problem
+
+
+def test_a_template_keyed_yes_is_named_as_written(tmp_path: Path) -> None:
+    text = MINIMAL + "templates:\n  yes:\n    category: nowhere\n    text: Hello.\n"
+    problems = problems_of(write(tmp_path, text))
+    assert any(":23: templates.True.category: unknown category 'nowhere'" in p for p in problems)
+
+
+def test_a_date_that_does_not_exist_names_its_line(tmp_path: Path) -> None:
+    [problem] = problems_of(write(tmp_path, MINIMAL + "revoke_all_from: 2027-02-30\n"))
+    assert ":21: revoke_all_from: " in problem
+    assert "2027-02-30" in problem
+
+
+def test_an_alias_that_holds_itself_is_refused_not_a_crash(tmp_path: Path) -> None:
+    [problem] = problems_of(write(tmp_path, MINIMAL + "phi_fields: &r [*r]\n"))
+    assert ":21: " in problem
+    assert "not valid YAML" in problem
+
+
+def test_a_language_code_in_capitals_is_named_once_in_the_projects_words(
+    tmp_path: Path,
+) -> None:
+    text = MINIMAL.replace("languages: [en]", "languages: [en, ES]")
+    [problem] = problems_of(write(tmp_path, text))
+    assert ":5: languages.1: 'ES' is not a language code like en or es" in problem
+
+
+def test_an_answer_meaning_too_long_is_said_in_the_projects_words(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        "templates:\n"
+        "  reminder:\n"
+        "    category: transactional\n"
+        "    text: Your visit is tomorrow.\n"
+        f"    answers: {{C: {'c' * 41}}}\n"
+    )
+    [problem] = problems_of(write(tmp_path, text))
+    assert ":25: templates.reminder.answers.C: an answer's meaning is at most 40 characters" in (
+        problem
+    )
+
+
+@pytest.mark.parametrize("key", ["12", "null", "no"])
+def test_a_top_level_key_that_is_no_text_is_an_unknown_key(tmp_path: Path, key: str) -> None:
+    [problem] = problems_of(write(tmp_path, MINIMAL + f"{key}: 1\n"))
+    assert ":21: " in problem
+    assert "unknown key; expected one of " in problem
+
+
+def test_a_file_with_errors_still_lists_its_warnings(tmp_path: Path) -> None:
+    long_help = "{program}: call {contact}. " + "Más información en la clínica. " * 3
+    text = MINIMAL.replace(
+        'help: "{program}: call {contact}. Reply STOP to opt out."', f'help: "{long_help}"'
+    )
+    text += 'quiet_hours:\n  marketing: {start: "08:00", end: 21:00}\n'
+    problems = problems_of(write(tmp_path, text))
+    assert any(":20: replies.en.help: warning: " in p and "70 characters" in p for p in problems)
+    assert any(":22: quiet_hours.marketing.end: write the time in quotes" in p for p in problems)

@@ -207,6 +207,14 @@ BROKEN: list[tuple[str, tuple[str, str], str, str, str, bool | None]] = [
         "unknown placeholder stoped",
         None,
     ),
+    (
+        "a day of a state window left empty",
+        ("phi_fields: [appointment_time]", "  Florida: {sun: }\nphi_fields: [appointment_time]"),
+        "state_windows.Florida.sun",
+        "  Florida:",
+        "expected a mapping (key: value), got nothing",
+        True,
+    ),
 ]
 
 
@@ -224,7 +232,9 @@ def line_of(text: str, marker: str) -> int:
 
 
 def loaded(text: str) -> Any:
-    """The file as an editor's YAML 1.2 reads it: an unquoted date stays text."""
+    """The file as the JSON Schema is checked against it: read as YAML 1.1, as smsgate reads
+    it (an editor set to `yaml.yamlVersion: 1.1` reads the same), keys as text and a date as
+    the text written, since JSON has no dates."""
 
     def plain(value: Any) -> Any:
         if isinstance(value, dict):

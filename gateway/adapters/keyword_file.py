@@ -101,12 +101,35 @@ def _validated(
         shape = KeywordsFile.model_validate(data, context={"known": known})
     except ValidationError as exc:
         found = [problem(error, data, KeywordsFile) for error in exc.errors(include_url=False)]
-        return None, [*found, *known.problems]
+        errors = [*found, *known.problems]
+        return None, [*errors, *_warnings_despite(data, errors)]
     if known.problems:
-        return None, known.problems
+        return None, [*known.problems, *_warnings_despite(data, known.problems)]
     dictionary = dictionary_for(shape.languages) if spelling else None
     rules = build(shape, data, dictionary)
     return rules, list(rules.warnings)
+
+
+def _warnings_despite(data: Mapping[str, Any], errors: list[Problem]) -> list[Problem]:
+    """The warnings of a file that has errors, as the old validator listed them together: the
+    rules are built without the top-level sections that hold errors, when what remains is
+    still a whole file (every required section valid), else there are none to give."""
+    broken = {p.path[0] for p in errors if p.path}
+    required = {name for name, f in KeywordsFile.model_fields.items() if f.is_required()}
+    if any(not p.path for p in errors) or broken & required:
+        return []
+    rest = {k: v for k, v in data.items() if k not in broken}
+    # Names are still looked up in the whole file: a join naming a broken section's
+    # disclosure is that section's error, already reported.
+    known = Known.of(data)
+    try:
+        shape = KeywordsFile.model_validate(rest, context={"known": known})
+        rules = build(shape, rest, None)
+    except ValidationError:
+        return []
+    if known.problems:
+        return []
+    return [w for w in rules.warnings if w.severity == "warning"]
 
 
 def _evaluate(path: str | Path) -> tuple[KeywordRules | None, list[FileProblem]]:
@@ -132,6 +155,8 @@ def _read(path: Path, filename: str) -> tuple[Mapping[str, Any], Lines, list[Fil
         raise _fail(filename, line, f"not valid YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise _fail(filename, None, f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise _fail(filename, None, "not valid YAML: nested too deeply") from None
     if not isinstance(data, Mapping):
         message = "the file is empty" if data is None else "expected a mapping at the top level"
         raise _fail(filename, 1, message)
@@ -145,7 +170,7 @@ def _fail(filename: str, line: int | None, message: str) -> KeywordFileError:
 def parse(text: str) -> tuple[Any, Lines, list[FileProblem]]:
     """`yaml.safe_load` semantics, plus the line (1-based) of every key path in the document
     and the keys written twice (YAML itself keeps the last one silently)."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -157,19 +182,37 @@ def parse(text: str) -> tuple[Any, Lines, list[FileProblem]]:
         loader.dispose()
 
 
+class _Loader(yaml.SafeLoader):
+    """`yaml.SafeLoader`, except that a date that does not exist (2027-02-30) is kept as the
+    text written, so the key's own check names it with its line instead of PyYAML raising."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def _node_lines(
-    loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath
+    loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath, within: tuple[int, ...] = ()
 ) -> Iterator[tuple[KeyPath, int]]:
+    if id(node) in within:  # `&r [*r]`: the alias holds itself; reading it never ends
+        problem = "an alias (*name) refers to the value that contains it"
+        raise yaml.MarkedYAMLError(problem=problem, problem_mark=node.start_mark)
+    within = (*within, id(node))
     yield path, node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = _key(loader, key_node)
             # A key's line is where the key is written (a value may start on the next line).
-            yield from _node_lines(loader, value_node, (*path, key))
+            yield from _node_lines(loader, value_node, (*path, key), within)
             yield (*path, key), key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            yield from _node_lines(loader, item, (*path, i))
+            yield from _node_lines(loader, item, (*path, i), within)
 
 
 def _duplicate_keys(

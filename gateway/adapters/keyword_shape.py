@@ -272,17 +272,22 @@ class WindowShape(Shape):
         return self
 
 
+_LEFT_OUT: Any = None  # a day's default: not one of the values a day accepts
+
+
 class StateWindowShape(Shape):
     """A state's window every day (`daily`) or on named days; a day not named takes daily."""
 
-    daily: WindowShape | None = None
-    mon: WindowShape | None = None
-    tue: WindowShape | None = None
-    wed: WindowShape | None = None
-    thu: WindowShape | None = None
-    fri: WindowShape | None = None
-    sat: WindowShape | None = None
-    sun: WindowShape | None = None
+    # A day may be left out, not left empty: `sun:` with nothing after it (YAML's null) is
+    # refused, as the old validator did, not read as "take daily". Left out, a day is None.
+    daily: WindowShape = _LEFT_OUT
+    mon: WindowShape = _LEFT_OUT
+    tue: WindowShape = _LEFT_OUT
+    wed: WindowShape = _LEFT_OUT
+    thu: WindowShape = _LEFT_OUT
+    fri: WindowShape = _LEFT_OUT
+    sat: WindowShape = _LEFT_OUT
+    sun: WindowShape = _LEFT_OUT
 
     @model_validator(mode="after")
     def _some_day(self) -> StateWindowShape:

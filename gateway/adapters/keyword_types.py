@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, Wit
 from pydantic_core import PydanticCustomError
 
 from gateway.domain.normalise import plain
-from gateway.domain.patterns import compile_pattern
+from gateway.domain.patterns import compile_pattern, words_alternation
 from gateway.domain.restriction import RESTRICTIONS
 from gateway.domain.rules import INTENTS_IN_FILE, SCOPE_WORDS, KeyPath, Problem
 from gateway.domain.us_states import canonical_state
@@ -42,6 +42,9 @@ class Known:
     categories: Mapping[str, bool] = field(default_factory=dict)  # name -> requires_grant
     disclosures: frozenset[str] = frozenset()  # version ids on file
     phi_fields: frozenset[str] = frozenset()
+    # `{keyword}` as the patterns are compiled with it (from every word written as text), so
+    # a pattern that only breaks once the keywords are put in is reported with its line.
+    keyword_pattern: str = "(?!)"
     problems: list[Problem] = field(default_factory=list)
 
     @classmethod
@@ -51,7 +54,12 @@ class Known:
         disclosures = data.get("disclosures")
         phi = data.get("phi_fields")
         return cls(
-            tuple(dict.fromkeys(x for x in _list(languages) if isinstance(x, str))),
+            # Only codes that are valid: `ES` is reported once, not again under every label.
+            tuple(
+                dict.fromkeys(
+                    x for x in _list(languages) if isinstance(x, str) and LANGUAGE.fullmatch(x)
+                )
+            ),
             {
                 k: not (isinstance(v, Mapping) and v.get("requires_grant") is False)
                 for k, v in (categories.items() if isinstance(categories, Mapping) else ())
@@ -59,6 +67,7 @@ class Known:
             },
             frozenset(k for k in _mapping(disclosures) if isinstance(k, str)),
             frozenset(x for x in _list(phi) if isinstance(x, str)),
+            words_alternation(_words(data.get("keywords"))),
         )
 
     def note(self, path: KeyPath, message: str) -> None:
@@ -103,6 +112,12 @@ def template_fields(text: str) -> list[str]:
         if not name.isidentifier():
             raise ValueError(f"'{{{name}}}' is not a field name (write {{{{ for a literal brace)")
     return names
+
+
+def _words(groups: Any) -> Iterator[str]:
+    for group in _list(groups):
+        for words in _mapping(_mapping(group).get("words")).values():
+            yield from (w for w in _list(words) if isinstance(w, str))
 
 
 def _list(value: Any) -> list[Any]:
@@ -171,7 +186,8 @@ def _date(value: Any) -> dt.date | None:
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            pass
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise fail(f"'{value}' is not a date on the calendar") from None
     raise fail(f"expected a date YYYY-MM-DD or null, got {describe(value)}")
 
 
@@ -213,18 +229,15 @@ TemplateText = Annotated[Text, AfterValidator(_template_text)]
 # --- names declared in the file ------------------------------------------------------------
 
 
-def _language(value: str) -> str:
-    if not LANGUAGE.fullmatch(value):
-        raise fail(f"'{value}' is not a language code like en or es")
-    return value
+def _language(value: Any) -> str:
+    # Checked before pydantic's own pattern, which would say "String should match pattern".
+    text = _text(value)
+    if not LANGUAGE.fullmatch(text):
+        raise fail(f"'{text}' is not a language code like en or es")
+    return text
 
 
-Language = Annotated[
-    str,
-    Field(min_length=1, pattern=LANGUAGE_CODE),
-    BeforeValidator(_text),
-    AfterValidator(_language),
-]
+Language = Annotated[str, Field(min_length=1, pattern=LANGUAGE_CODE), BeforeValidator(_language)]
 
 
 def _language_key(value: Any, info: ValidationInfo) -> str:
@@ -378,18 +391,15 @@ def _answer_key(value: Any) -> str:
 AnswerKey = Annotated[str, BeforeValidator(_answer_key)]
 
 
-def _meaning(value: str) -> str:
-    if len(value) > ANSWER_LENGTH:
+def _meaning(value: Any) -> str:
+    # Checked before pydantic's own max_length, which would say "String should have at most".
+    text = _text(value)
+    if len(text) > ANSWER_LENGTH:
         raise fail(f"an answer's meaning is at most {ANSWER_LENGTH} characters")
-    return value
+    return text
 
 
-Meaning = Annotated[
-    str,
-    Field(min_length=1, max_length=ANSWER_LENGTH),
-    BeforeValidator(_text),
-    AfterValidator(_meaning),
-]
+Meaning = Annotated[str, Field(min_length=1, max_length=ANSWER_LENGTH), BeforeValidator(_meaning)]
 
 
 # --- words ---------------------------------------------------------------------------------
@@ -421,9 +431,9 @@ ReadingWords = list[Annotated[Text, AfterValidator(_reading_word(names=False))]]
 PhraseWords = list[Annotated[Text, AfterValidator(_reading_word(names=True))]] | None
 
 
-def _pattern(value: str) -> str:
+def _pattern(value: str, info: ValidationInfo) -> str:
     try:
-        compile_pattern(value, "(?!)")  # the keywords' own pattern is put in when built
+        compile_pattern(value, known(info).keyword_pattern)
     except re.error as exc:
         raise fail(f"not a valid regular expression: {exc}") from None
     return value

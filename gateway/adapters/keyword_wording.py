@@ -33,9 +33,11 @@ def problem(error: ErrorDetails, data: Any, model: type[BaseModel]) -> Problem:
         return Problem(path[:-1], error["input"].message)
     if kind == "missing":
         return Problem(path[:-1], f"missing required key '{path[-1]}'")
-    if kind == "extra_forbidden":
+    if kind in ("extra_forbidden", "invalid_key"):  # invalid_key: a number, null or yes/no
         allowed = _keys_at(model, loc[:-1])
-        return Problem(path, f"unknown key; expected one of {joined(allowed)}")
+        if allowed:
+            return Problem(path, f"unknown key; expected one of {joined(allowed)}")
+        return Problem(path, "write the key as text in quotes")
     if kind in _EXPECTED:
         return Problem(path, _EXPECTED[kind].format(got=describe(error["input"])))
     return Problem(path, error["msg"])
@@ -49,9 +51,15 @@ def written(loc: tuple[str | int, ...], data: Any) -> KeyPath:
         if isinstance(data, list) and isinstance(part, int):
             path.append(part)
             data = data[part] if 0 <= part < len(data) else None
+        elif isinstance(data, Mapping):
+            # pydantic keeps a key YAML read as true/false as 1/0: name the file's own key
+            # ("NO" read as False is reported as False, at its line), not pydantic's.
+            key = next((k for k in data if k == part), part)
+            path.append(str(key))
+            data = data.get(key)
         else:
             path.append(str(part))
-            data = data.get(part) if isinstance(data, Mapping) else None
+            data = None
     return tuple(path)
 
 

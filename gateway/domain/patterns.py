@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from gateway.domain.normalise import folded, strip_accents
 from gateway.domain.rules import KeywordGroup
@@ -12,8 +12,12 @@ from gateway.domain.rules import KeywordGroup
 def keyword_alternation(groups: Sequence[KeywordGroup]) -> str:
     """`{keyword}` in a pattern: any keyword, as it reads in the folded text. Written as a
     trie ("s(?:top(?:all)?|alir)…"): a plain list of 150 words makes every search slow."""
-    words = {folded(w) for g in groups for ws in g.words.values() for w in ws}
-    return _trie({w for w in words if w})
+    return words_alternation(w for g in groups for ws in g.words.values() for w in ws)
+
+
+def words_alternation(words: Iterable[str]) -> str:
+    """`{keyword}` for these words (the same trie `keyword_alternation` writes)."""
+    return _trie({f for w in words if (f := folded(w))})
 
 
 def compile_pattern(source: str, keyword_pattern: str) -> re.Pattern[str]:

@@ -358,9 +358,7 @@ def seal(
     transaction can still insert; None when there is nothing to seal (or, on PostgreSQL, an
     append that took an id is still open after `wait`: the next run seals it)."""
     horizon = _horizon(session, wait)
-    last = session.execute(
-        select(LedgerSeal).order_by(LedgerSeal.id.desc()).limit(1)
-    ).scalar_one_or_none()
+    last = last_seal(session)
     after = last.last_id if last else 0
     if horizon is None or horizon <= after:
         return None
@@ -463,6 +461,17 @@ def stream(session: Session, f: EventFilter) -> Iterator[ConsentEventRow]:
     for row in session.execute(query).scalars():
         yield row
         session.expunge(row)
+
+
+def number_head(session: Session, number: str) -> tuple[int | None, str]:
+    """The number's chain head: its latest event's id and hash (None and GENESIS before any)."""
+    row = session.get(Subject, number)
+    return (row.head_id, row.head_hash or chain.GENESIS) if row else (None, chain.GENESIS)
+
+
+def last_seal(session: Session) -> LedgerSeal | None:
+    query = select(LedgerSeal).order_by(LedgerSeal.id.desc()).limit(1)
+    return session.execute(query).scalar_one_or_none()
 
 
 def head(session: Session) -> tuple[int, str]:

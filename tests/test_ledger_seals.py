@@ -214,3 +214,11 @@ def test_two_numbers_stops_commit_without_waiting_on_each_other(sessions, mixed)
     sealed = seal(sessions)
     assert sealed is not None and (sealed.last_id, sealed.count) == (8, 8)
     assert verify(sessions).summary == "OK: 8 events verified"
+
+
+def test_the_workers_periodic_seal_seals_what_is_final(sessions, mixed, worker) -> None:
+    from workers import jobs
+
+    assert jobs.seal() == 6
+    assert jobs.seal() == 0
+    assert verify(sessions).summary == "OK: 6 events verified"

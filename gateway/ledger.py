@@ -283,11 +283,11 @@ def _seal_fault(session: Session, row: LedgerSeal, prev: LedgerSeal | None) -> s
     if to_seal(row).computed_hash() != row.hash:
         return f"seal {row.id}'s hash does not match its content"
     counted, root = _covered(session, row.after_id, row.last_id)
-    if (counted, root) != (row.count, row.root):
-        return (
-            f"events {row.after_id + 1} to {row.last_id} do not match seal {row.id} "
-            f"({counted} on file, {row.count} sealed, or their root differs)"
-        )
+    span = f"events {row.after_id + 1} to {row.last_id}"
+    if counted != row.count:
+        return f"{span}: {counted} on file, seal {row.id} sealed {row.count}"
+    if root != row.root:
+        return f"{span} do not match seal {row.id}'s Merkle root (rewritten with new hashes?)"
     return None
 
 

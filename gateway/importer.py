@@ -281,9 +281,8 @@ def apply(
 
     Raises `Refused`, recording nothing, when a new row would lift a patient's own opt-out.
     `progress(n)` is told each time n more rows are done (recorded or skipped)."""
-    # Every number's lock first, in one order, then the chain's head (inside append): an
-    # inbound STOP holds its number and then asks for the head, so taking a number while
-    # holding the head would deadlock with it. The lift check reads under these locks.
+    # Every number's lock first, in one order (two imports sharing numbers never deadlock),
+    # so the lift check reads under them; other numbers' texts go on meanwhile.
     for number in sorted({row.number for row in rows}):
         ledger.lock_number(session, number, now)
     news = _checked_news(session, rows)

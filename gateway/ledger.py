@@ -1,18 +1,20 @@
 """The consent ledger: append-only, hash-chained events and the current state (SPEC §4).
 
-Takes the caller's session and never commits. Every change first locks the number's row
-(`SELECT … FOR UPDATE` on PostgreSQL), the same lock the send-time decision takes, then the
-chain's head, in that order everywhere.
+Takes the caller's session and never commits. Every change locks the number's row
+(`SELECT … FOR UPDATE` on PostgreSQL), the same lock the send-time decision takes, and
+nothing global: the row keeps the number's chain head, so changes for different numbers
+commit in parallel. Seals (`seal`) make the whole ledger tamper-evident after the fact.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,18 +28,37 @@ from gateway.domain.consent import (
     status_of,
     supersedes,
 )
-from gateway.models import ConsentEventRow, ConsentStateRow, LedgerHead, Subject
+from gateway.models import ConsentEventRow, ConsentStateRow, LedgerHead, LedgerSeal, Subject
 
 
-def lock_number(session: Session, number: str, now: dt.datetime) -> None:
-    """Create the number's row if new, then hold its lock until the transaction ends."""
-    dialect = postgresql if session.bind and session.bind.dialect.name == "postgresql" else sqlite
+def _on_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def lock_number(session: Session, number: str, now: dt.datetime) -> tuple[int | None, str]:
+    """Create the number's row if new, then hold its lock until the transaction ends: the
+    number's chain head (its latest event's id and hash; None and GENESIS before any)."""
+    dialect = postgresql if _on_postgresql(session) else sqlite
     session.execute(
         dialect.insert(Subject)
         .values(number=number, created_at=now)
         .on_conflict_do_nothing(index_elements=["number"])
     )
-    session.execute(select(Subject.number).where(Subject.number == number).with_for_update())
+    head = session.execute(
+        select(Subject.head_id, Subject.head_hash).where(Subject.number == number).with_for_update()
+    ).one()
+    return head.head_id, head.head_hash or chain.GENESIS
+
+
+def _next_id(session: Session) -> int:
+    """The new event's id, taken once the number's lock is held, so a number's events are in
+    id order. PostgreSQL's sequence hands ids out without a lock (they may commit out of
+    order: `seal` allows for it); SQLite's writers already queue (BEGIN IMMEDIATE)."""
+    if _on_postgresql(session):
+        return int(session.execute(text("SELECT nextval('consent_events_id_seq')")).scalar_one())
+    return int(
+        session.execute(select(func.coalesce(func.max(ConsentEventRow.id), 0) + 1)).scalar_one()
+    )
 
 
 def to_event(row: ConsentEventRow) -> Event:
@@ -85,11 +106,9 @@ def append(
     dedupe_key: str | None = None,
 ) -> Event:
     """Record one consent change; the state moves only if the event is the newest."""
-    lock_number(session, number, now)
-    head = session.execute(select(LedgerHead).where(LedgerHead.id == 1).with_for_update())
-    head_row = head.scalar_one()
+    _, prev_hash = lock_number(session, number, now)
     link = chain.Link(
-        id=head_row.seq + 1,
+        id=_next_id(session),
         number=number,
         category=category,
         action=action.value,
@@ -98,12 +117,14 @@ def append(
         recorded_at=now,
         actor=actor,
         evidence=dict(evidence),
-        prev_hash=head_row.hash,
+        prev_hash=prev_hash,
     )
     row = ConsentEventRow(**{**vars(link), "hash": link.computed_hash()}, dedupe_key=dedupe_key)
     session.add(row)
-    head_row.seq, head_row.hash = row.id, row.hash
     session.flush()
+    session.execute(
+        update(Subject).where(Subject.number == number).values(head_id=row.id, head_hash=row.hash)
+    )
     _move_state(session, to_event(row))
     return to_event(row)
 
@@ -165,21 +186,237 @@ def get(session: Session, event_id: int) -> Event | None:
     return to_event(row) if row else None
 
 
-def links(session: Session) -> Iterator[chain.Link]:
-    """Every event in chain order, streamed."""
-    query = select(ConsentEventRow).order_by(ConsentEventRow.id).execution_options(yield_per=1000)
-    for row in session.execute(query).scalars():
+def links(session: Session, upto: int | None = None) -> Iterator[chain.Link]:
+    """Every event (or those with ids up to `upto`) in id order, streamed."""
+    query = select(ConsentEventRow).order_by(ConsentEventRow.id)
+    if upto is not None:
+        query = query.where(ConsentEventRow.id <= upto)
+    for row in session.execute(query.execution_options(yield_per=1000)).scalars():
         yield to_link(row)
 
 
 def verify(session: Session) -> chain.Verdict:
-    """The chain, and its end against the head row: deleting the newest events shows too."""
-    verdict = chain.verify(links(session))
-    seq, last = head(session)
-    if verdict.ok and (verdict.count, verdict.head) != (seq, last):
-        reason = f"the ledger head says {seq} events; the chain ends after {verdict.count}"
-        verdict = chain.Verdict(verdict.count, verdict.head, verdict.count + 1, reason)
-    return replace(verdict, on_file=count(session, EventFilter()))
+    """The old global chain up to the switch, each number's chain and head (a deleted tail
+    shows), and the seals (each root recomputed from the events it covers): the first event
+    that does not hold, or how many verified and how many no seal covers yet."""
+    breaks = [*_old_chain_breaks(session), *_number_breaks(session)]
+    first = min((_named(session, b) for b in breaks), default=None)
+    seal_break, last_seal = _seal_break(session, first[0] if first else None)
+    if seal_break is not None:
+        first = min(first, _named(session, seal_break)) if first else _named(session, seal_break)
+    on_file = count(session, EventFilter())
+    if first is None:
+        sealed_up_to = last_seal.last_id if last_seal else 0
+        unsealed = _count_after(session, sealed_up_to)
+        return chain.Verdict(
+            on_file,
+            _hash_before(session, None),
+            None,
+            None,
+            on_file,
+            unsealed,
+            last_seal.hash if last_seal else None,
+        )
+    verified = on_file - _count_after(session, first[0] - 1)
+    return chain.Verdict(verified, _hash_before(session, first[0]), first[0], first[1], on_file)
+
+
+def _old_chain_breaks(session: Session) -> list[chain.Break]:
+    """Events up to the switch: the old chain, whole and ending where the frozen head says."""
+    switch, old_head = head(session)
+    old = chain.verify(links(session, upto=switch))
+    if not old.ok:
+        assert old.first_bad_id is not None and old.reason is not None
+        return [chain.Break(old.first_bad_id, old.reason)]
+    if (old.count, old.head) != (switch, old_head):
+        reason = f"the ledger head says {switch} events; the chain ends after {old.count}"
+        return [chain.Break(old.count + 1, reason, gone=True)]
+    return []
+
+
+def _number_breaks(session: Session) -> list[chain.Break]:
+    query = (
+        select(ConsentEventRow, Subject.head_id, Subject.head_hash)
+        .outerjoin(Subject, Subject.number == ConsentEventRow.number)
+        .order_by(ConsentEventRow.number, ConsentEventRow.id)
+        .execution_options(yield_per=1000)
+    )
+    rows = (
+        (to_link(row), head_id, head_hash) for row, head_id, head_hash in session.execute(query)
+    )
+    found = list(chain.number_breaks(rows, head(session)[0]))
+    # A number whose head names events none of which is on file any more.
+    emptied = select(Subject.head_id).where(
+        Subject.head_id.is_not(None),
+        ~select(ConsentEventRow.id).where(ConsentEventRow.number == Subject.number).exists(),
+    )
+    for head_id in session.execute(emptied).scalars():
+        assert head_id is not None
+        found.append(chain.Break(head_id, f"expected event {head_id} here", gone=True))
+    return found
+
+
+def _seal_break(
+    session: Session, named: int | None
+) -> tuple[chain.Break | None, LedgerSeal | None]:
+    """The first seal that does not hold, unless the chains already named an event it covers
+    (they name it more precisely); and the last seal."""
+    prev: LedgerSeal | None = None
+    for row in session.execute(select(LedgerSeal).order_by(LedgerSeal.id)).scalars():
+        reason = _seal_fault(session, row, prev)
+        if reason is not None:
+            if named is not None and named <= row.last_id:
+                return None, None
+            return chain.Break(row.after_id + 1, reason, gone=True), None
+        prev = row
+    return None, prev
+
+
+def _seal_fault(session: Session, row: LedgerSeal, prev: LedgerSeal | None) -> str | None:
+    expected_after, expected_prev = (prev.last_id, prev.hash) if prev else (0, chain.GENESIS)
+    if (row.id, row.after_id, row.prev_hash) != (
+        prev.id + 1 if prev else 1,
+        expected_after,
+        expected_prev,
+    ):
+        return f"seal {row.id} does not follow seal {row.id - 1}"
+    if to_seal(row).computed_hash() != row.hash:
+        return f"seal {row.id}'s hash does not match its content"
+    counted, root = _covered(session, row.after_id, row.last_id)
+    span = f"events {row.after_id + 1} to {row.last_id}"
+    if counted != row.count:
+        return f"{span}: {counted} on file, seal {row.id} sealed {row.count}"
+    if root != row.root:
+        return f"{span} do not match seal {row.id}'s Merkle root (rewritten with new hashes?)"
+    return None
+
+
+def _covered(session: Session, after_id: int, last_id: int) -> tuple[int, str]:
+    """How many events have ids in (after_id, last_id], and the Merkle root of their hashes."""
+    query = (
+        select(ConsentEventRow.hash)
+        .where(ConsentEventRow.id > after_id, ConsentEventRow.id <= last_id)
+        .order_by(ConsentEventRow.id)
+        .execution_options(yield_per=5000)
+    )
+    counted = 0
+
+    def hashes() -> Iterator[str]:
+        nonlocal counted
+        for value in session.execute(query).scalars():
+            counted += 1
+            yield value
+
+    root = chain.merkle_root(hashes())
+    return counted, root
+
+
+def _named(session: Session, found: chain.Break) -> tuple[int, str]:
+    """The event a break names: a missing event's first successor on file, as the old chain
+    named the event after a gap (or the missing id itself when none follows)."""
+    if not found.gone:
+        return found.id, found.reason
+    after = session.execute(
+        select(func.min(ConsentEventRow.id)).where(ConsentEventRow.id >= found.id)
+    ).scalar_one()
+    return (after if after is not None else found.id), found.reason
+
+
+def _count_after(session: Session, event_id: int) -> int:
+    query = select(func.count()).select_from(ConsentEventRow).where(ConsentEventRow.id > event_id)
+    return int(session.execute(query).scalar_one())
+
+
+def _hash_before(session: Session, event_id: int | None) -> str:
+    """The hash of the newest event (before `event_id`): the verified ledger's head."""
+    query = select(ConsentEventRow.hash).order_by(ConsentEventRow.id.desc()).limit(1)
+    if event_id is not None:
+        query = query.where(ConsentEventRow.id < event_id)
+    return session.execute(query).scalar_one_or_none() or chain.GENESIS
+
+
+def to_seal(row: LedgerSeal) -> chain.Seal:
+    return chain.Seal(
+        id=row.id,
+        after_id=row.after_id,
+        last_id=row.last_id,
+        count=row.count,
+        root=row.root,
+        sealed_at=row.sealed_at,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+SEAL_AT_MOST = 100_000  # events per seal: one run stays bounded; the next takes the rest
+
+
+def seal(
+    session: Session, now: dt.datetime, wait: dt.timedelta = dt.timedelta(seconds=5)
+) -> LedgerSeal | None:
+    """Seal the events since the last seal, in id order, up to the highest id below which no
+    transaction can still insert; None when there is nothing to seal (or, on PostgreSQL, an
+    append that took an id is still open after `wait`: the next run seals it)."""
+    horizon = _horizon(session, wait)
+    last = last_seal(session)
+    after = last.last_id if last else 0
+    if horizon is None or horizon <= after:
+        return None
+    ids = select(ConsentEventRow.id).where(
+        ConsentEventRow.id > after, ConsentEventRow.id <= horizon
+    )
+    last_id = session.execute(
+        select(func.max(ids.order_by(ConsentEventRow.id).limit(SEAL_AT_MOST).subquery().c.id))
+    ).scalar_one()
+    if last_id is None:
+        return None
+    counted, root = _covered(session, after, last_id)
+    sealed = chain.Seal(
+        id=last.id + 1 if last else 1,
+        after_id=after,
+        last_id=last_id,
+        count=counted,
+        root=root,
+        sealed_at=now,
+        prev_hash=last.hash if last else chain.GENESIS,
+    )
+    row = LedgerSeal(**{**vars(sealed), "hash": sealed.computed_hash()})
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _horizon(session: Session, wait: dt.timedelta) -> int | None:
+    """The highest id that is final: no open transaction holds it or a lower one.
+
+    PostgreSQL's sequence hands ids out without a lock, so id 7 may commit after id 8. An
+    append takes its id after its number's row lock, which gives its transaction an xid:
+    every id handed out before a snapshot belongs to a transaction that snapshot lists as
+    running, or to one already over. So: read the sequence, then take a snapshot, then wait
+    (bounded) until those running transactions are over. Nothing is locked; appends go on.
+    SQLite's writers queue (BEGIN IMMEDIATE): this transaction holds the write lock, so the
+    newest id on file is final."""
+    if not _on_postgresql(session):
+        return int(
+            session.execute(select(func.coalesce(func.max(ConsentEventRow.id), 0))).scalar_one()
+        )
+    handed_out = session.execute(
+        text(
+            "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END"
+            " FROM consent_events_id_seq"
+        )
+    ).scalar_one()
+    snapshot = session.execute(text("SELECT pg_current_snapshot()::text")).scalar_one()
+    running = text(
+        "SELECT count(*) FROM pg_snapshot_xip(CAST(:s AS pg_snapshot)) AS x"
+        " WHERE pg_xact_status(x) = 'in progress'"
+    )
+    deadline = time.monotonic() + wait.total_seconds()
+    while session.execute(running, {"s": snapshot}).scalar_one():
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
+    return int(handed_out)
 
 
 @dataclass(frozen=True)
@@ -226,7 +463,19 @@ def stream(session: Session, f: EventFilter) -> Iterator[ConsentEventRow]:
         session.expunge(row)
 
 
+def number_head(session: Session, number: str) -> tuple[int | None, str]:
+    """The number's chain head: its latest event's id and hash (None and GENESIS before any)."""
+    row = session.get(Subject, number)
+    return (row.head_id, row.head_hash or chain.GENESIS) if row else (None, chain.GENESIS)
+
+
+def last_seal(session: Session) -> LedgerSeal | None:
+    query = select(LedgerSeal).order_by(LedgerSeal.id.desc()).limit(1)
+    return session.execute(query).scalar_one_or_none()
+
+
 def head(session: Session) -> tuple[int, str]:
+    """The old global chain's frozen end: the switch's id and hash (0, GENESIS if none)."""
     row = session.get(LedgerHead, 1)
     assert row is not None
     return row.seq, row.hash

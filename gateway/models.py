@@ -17,10 +17,16 @@ class Subject(Base):
     __tablename__ = "subjects"
     number: Mapped[str] = mapped_column(String(20), primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # The number's chain head, moved in the append's own transaction under this row's lock:
+    # deleting a number's latest events leaves it naming one that is gone.
+    head_id: Mapped[int | None] = mapped_column(Integer)
+    head_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class LedgerHead(Base):
-    """The chain's head: one row, locked while an event is appended."""
+    """The old global chain's end, frozen at the switch to per-number chains: events with
+    ids up to `seq` link to the previous event of the whole ledger, later ones to the
+    previous event of their number. Never written after the switch (0 on a new ledger)."""
 
     __tablename__ = "ledger_head"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -47,7 +53,23 @@ class ConsentEventRow(Base):
     __table_args__ = (
         Index("ix_consent_events_number_category", "number", "category", "occurred_at"),
         Index("ix_consent_events_occurred_at", "occurred_at"),
+        Index("ix_consent_events_number_id", "number", "id"),  # each number's chain, in order
     )
+
+
+class LedgerSeal(Base):
+    """A seal: the events with ids in (after_id, last_id], counted, their Merkle root, and
+    the previous seal's hash (SPEC §4; `smsgate ledger seal`)."""
+
+    __tablename__ = "ledger_seals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    after_id: Mapped[int] = mapped_column(Integer, unique=True)
+    last_id: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    root: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class ConsentStateRow(Base):

@@ -2,7 +2,8 @@
 
 It carries the message, its decision, and the consent events in force at decided_at, each
 with its canonical form and hash, so anyone can recompute sha256(canonical) == hash and
-follow prev_hash back to the ledger's chain (`smsgate ledger verify`).
+follow prev_hash back along the number's chain to its head, and check the ledger's seals
+(`smsgate ledger verify`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def document(
     in_force = state_as_of(ledger.history(session, msg.to_number), at) if at else {}
     rows = {e.id: session.get(ConsentEventRow, e.id) for e in in_force.values()}
     decisive = session.get(ConsentEventRow, msg.consent_event_id) if msg.consent_event_id else None
-    head = ledger.head(session)
+    head = ledger.number_head(session, msg.to_number)
+    sealed = ledger.last_seal(session)
     return {
         "kind": "smsgate.message_proof",
         "version": 1,
@@ -48,6 +50,7 @@ def document(
         "chain": {
             "head_id": head[0],
             "head_hash": head[1],
-            "hash": "sha256 over canonical; canonical names prev_hash",
+            "hash": "sha256 over canonical; canonical names prev_hash, the number's previous event",
+            "seal": sealed.hash if sealed else None,
         },
     }

@@ -72,7 +72,7 @@ def test_ledger_verify_exits_1_at_the_first_bad_event(cli, runtime: Runtime, eng
     stop(runtime, PATIENT)
     stop(runtime, OTHER)
     code, out = run(cli, "ledger", "verify")
-    assert code == 0 and out.splitlines()[0] == "OK: 4 events verified"
+    assert code == 0 and out.splitlines()[0] == "OK: 4 events verified (4 not sealed yet)"
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM consent_state"))
         connection.execute(text("DELETE FROM consent_events WHERE id = 2"))
@@ -185,3 +185,22 @@ def test_ledger_show_names_a_restriction_in_force(cli, runtime: Runtime, clock) 
     code, out = run(cli, "ledger", "show", PATIENT)
     assert code == 0
     assert f"no_phi_by_text in force event {event.id} front_desk" in " ".join(out.split())
+
+
+def test_ledger_seal_prints_the_seal_to_publish_and_verify_names_it(cli, runtime: Runtime) -> None:
+    assert run(cli, "ledger", "seal") == (
+        0,
+        "nothing to seal: no event since the last seal is final yet\n",
+    )
+    stop(runtime, PATIENT)
+    stop(runtime, OTHER)
+    code, out = run(cli, "ledger", "seal")
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "seal 1: events 1 to 4 (4 events)"
+    with transaction(runtime.sessions) as session:
+        sealed = ledger.last_seal(session)
+    assert sealed is not None
+    assert lines[1] == f"merkle root: {sealed.root}" and lines[2] == f"seal hash: {sealed.hash}"
+    code, out = run(cli, "ledger", "verify")
+    assert code == 0 and out.splitlines()[0] == "OK: 4 events verified"
+    assert f"last seal: {sealed.hash}" in out

@@ -13,11 +13,12 @@ from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.scheduler import RQScheduler
 
 from gateway import logs
-from gateway.adapters.rq_queue import PURGE_EVERY, RECONCILE_EVERY
+from gateway.adapters.rq_queue import PURGE_EVERY, RECONCILE_EVERY, SEAL_EVERY
 from workers import runtime
 
 RECONCILE_SECONDS = 60
 PURGE_SECONDS = 24 * 3600
+SEAL_SECONDS = 10 * 60  # events newer than the last seal are covered by their number's chain
 
 
 class Scheduler(RQScheduler):
@@ -80,6 +81,7 @@ def main(burst: bool = False) -> None:
         )
     wired.outbox.schedule_periodic(RECONCILE_EVERY, RECONCILE_SECONDS)
     wired.outbox.schedule_periodic(PURGE_EVERY, PURGE_SECONDS)
+    wired.outbox.schedule_periodic(SEAL_EVERY, SEAL_SECONDS)
     queue = wired.outbox.queue
     Worker([queue], connection=queue.connection).work(burst=burst, with_scheduler=True)
 

@@ -19,8 +19,8 @@ from rq import get_current_job
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from gateway import erasure, number_checks, outbound
-from gateway.adapters.rq_queue import PURGE_EVERY, RECONCILE_EVERY
+from gateway import erasure, ledger, number_checks, outbound
+from gateway.adapters.rq_queue import PURGE_EVERY, RECONCILE_EVERY, SEAL_EVERY
 from gateway.db import bound_lock_waits, lock_timed_out, transaction
 from workers.runtime import WorkerRuntime, current
 
@@ -197,3 +197,19 @@ def purge_every(seconds: int) -> dict[str, Any]:
         return purge()
     finally:
         current().outbox.schedule_periodic(PURGE_EVERY, seconds)
+
+
+def seal() -> int:
+    """Seal the ledger's final events (at most ledger.SEAL_AT_MOST a run, waiting at most a
+    few seconds for open appends): how many were sealed."""
+    rt = current()
+    with bounded(rt) as session:
+        sealed = ledger.seal(session, rt.clock())
+        return sealed.count if sealed else 0
+
+
+def seal_every(seconds: int) -> int:
+    try:
+        return seal()
+    finally:
+        current().outbox.schedule_periodic(SEAL_EVERY, seconds)

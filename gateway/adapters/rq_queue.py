@@ -27,6 +27,7 @@ QUEUE = "smsgate"
 DELIVER = "workers.jobs.deliver"
 RECONCILE_EVERY = "workers.jobs.reconcile_every"
 PURGE_EVERY = "workers.jobs.purge_every"
+SEAL_EVERY = "workers.jobs.seal_every"
 LIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED}
 # 429, 5xx, connection refused: try again after 10 s, 1 min, 5 min, then `failed`.
 RETRY_INTERVALS = (10, 60, 300)

@@ -12,6 +12,7 @@ from gateway import corrections, ledger
 from gateway.cli.ledger_import import import_command
 from gateway.cli.shell import actor, clear_errors, console_read, e164, open_runtime, timestamp
 from gateway.db import transaction
+from gateway.domain.chain import iso
 from gateway.domain.consent import Source, status_of
 from gateway.domain.restriction import RESTRICTIONS
 from gateway.domain.restriction import in_force as restriction_in_force
@@ -87,9 +88,31 @@ def ledger_verify() -> None:
     click.echo(verdict.summary)
     if verdict.ok:
         click.echo(f"chain head: {verdict.head}")
+        click.echo(f"last seal: {verdict.seal or 'none yet (smsgate ledger seal)'}")
         return
     click.echo(f"{verdict.count} of {verdict.on_file} events on file verified before it")
     sys.exit(1)
+
+
+@ledger_group.command("seal")
+@clear_errors
+def ledger_seal() -> None:
+    """Seal the events since the last seal: their count and Merkle root, chained to the
+    previous seal. Publish the printed seal hash outside the database (e-mail it, or have an
+    RFC 3161 timestamping service sign it) to prove later that nothing before it changed."""
+    rt = open_runtime()
+    with transaction(rt.sessions) as session:
+        sealed = ledger.seal(session, rt.clock())
+        done = ledger.to_seal(sealed) if sealed else None
+    if done is None:
+        click.echo("nothing to seal: no event since the last seal is final yet")
+        return
+    click.echo(
+        f"seal {done.id}: events {done.after_id + 1} to {done.last_id} ({done.count} events)"
+    )
+    click.echo(f"merkle root: {done.root}")
+    click.echo(f"seal hash: {done.hash}")
+    click.echo(f"sealed at: {iso(done.sealed_at)}")
 
 
 def _filter(

@@ -1,16 +1,25 @@
-"""The ledger's hash chain: canonical form, hash, verification (SPEC §4, §7).
+"""The ledger's hash chains and seals: canonical form, hash, Merkle root, verification
+(SPEC §4, §7).
 
 Each event's hash covers its fields, the digest of its evidence and the previous event's
-hash. The evidence itself is covered through its digest, so a patient's erasure can replace
-the evidence text with a marker that keeps the digest, and the chain still verifies.
+hash: since the switch to per-number chains, the previous event OF THE SAME NUMBER (before
+it, of the whole ledger: the old global chain). The evidence itself is covered through its
+digest, so a patient's erasure can replace the evidence text with a marker that keeps the
+digest, and the chain still verifies.
+
+A seal covers the events with ids in (previous seal's last id, its last id]: their count,
+the Merkle root of their hashes in id order (RFC 6962's tree hash, as Certificate
+Transparency logs use) and the previous seal's hash. A seal's hash published outside the
+database proves every event up to it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +110,8 @@ class Verdict:
     first_bad_id: int | None
     reason: str | None = None
     on_file: int | None = None  # events stored, verified or not (the ledger counts them)
+    unsealed: int = 0  # verified events no seal covers yet (their number's chain does)
+    seal: str | None = None  # the last seal's hash: compare it with the one published
 
     @property
     def ok(self) -> bool:
@@ -110,7 +121,8 @@ class Verdict:
     def summary(self) -> str:
         """One plain line: a failure never reads like an empty ledger (0 events, zero head)."""
         if self.ok:
-            return f"OK: {self.count} event{'' if self.count == 1 else 's'} verified"
+            said = f"OK: {self.count} event{'' if self.count == 1 else 's'} verified"
+            return f"{said} ({self.unsealed} not sealed yet)" if self.unsealed else said
         return f"FAILED at event {self.first_bad_id}: {self.reason}"
 
 
@@ -130,3 +142,91 @@ def verify(links: Iterable[Link]) -> Verdict:
             return Verdict(count, prev, link.id, "event hash does not match its content")
         prev, count = link.hash, count + 1
     return Verdict(count, prev, None)
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def merkle_root(hashes: Iterable[str]) -> str:
+    """RFC 6962 §2.1's tree hash over the events' hashes in id order, in O(log n) memory:
+    equal-sized subtrees merge as they complete, the rest fold from the right at the end."""
+    stack: list[tuple[int, bytes]] = []
+    for leaf in hashes:
+        size, node = 1, hashlib.sha256(b"\x00" + bytes.fromhex(leaf)).digest()
+        while stack and stack[-1][0] == size:
+            size, node = size * 2, _node(stack.pop()[1], node)
+        stack.append((size, node))
+    if not stack:
+        return hashlib.sha256(b"").hexdigest()
+    node = stack.pop()[1]
+    while stack:
+        node = _node(stack.pop()[1], node)
+    return node.hex()
+
+
+@dataclass(frozen=True)
+class Seal:
+    """What a seal covers: ids in (after_id, last_id], their count and Merkle root."""
+
+    id: int
+    after_id: int
+    last_id: int
+    count: int
+    root: str
+    sealed_at: dt.datetime
+    prev_hash: str
+    hash: str = ""
+
+    def computed_hash(self) -> str:
+        fields = {
+            "id": self.id,
+            "after_id": self.after_id,
+            "last_id": self.last_id,
+            "count": self.count,
+            "root": self.root,
+            "sealed_at": iso(self.sealed_at),
+            "prev_hash": self.prev_hash,
+        }
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Break:
+    """Where verification failed: the event named, or (gone) the missing one."""
+
+    id: int
+    reason: str
+    gone: bool = False  # `id` names an event no longer on file: the first one after it is named
+
+
+def number_breaks(
+    rows: Iterable[tuple[Link, int | None, str | None]], switch: int
+) -> Iterator[Break]:
+    """Each number's first break. `rows` are (event, its number's head id and hash) sorted by
+    number, then id. Events after the switch link to their number's previous event (GENESIS
+    for its first); events up to it are the old global chain's, checked by `verify`, and only
+    hand on their hash. The last event must be the one the number's head names."""
+    for _, group in itertools.groupby(rows, key=lambda row: row[0].number):
+        if (found := _number_break(group, switch)) is not None:
+            yield found
+
+
+def _number_break(
+    group: Iterable[tuple[Link, int | None, str | None]], switch: int
+) -> Break | None:
+    prev, last = GENESIS, None
+    head: tuple[int | None, str | None] = (None, None)
+    for link, head_id, head_hash in group:
+        if link.id > switch and link.prev_hash != prev:
+            return Break(link.id, "previous hash does not match (this number's previous event)")
+        if link.id > switch and link.computed_hash() != link.hash:
+            return Break(link.id, "event hash does not match its content")
+        prev, last, head = link.hash, link, (head_id, head_hash)
+    assert last is not None
+    head_id, head_hash = head
+    if head_id is not None and head_id > last.id:
+        return Break(head_id, f"expected event {head_id} here", gone=True)
+    if (head_id, head_hash) != (last.id, last.hash):
+        return Break(last.id, "the number's head does not name this event, its latest")
+    return None

@@ -246,7 +246,15 @@ class Verdict(Answer):
     head: str | None = Field(description="the verified chain's last hash; null on a failure")
     first_bad_id: int | None
     reason: str | None
-    message: str = Field(examples=["OK: 2 events verified", "FAILED at event 3: …"])
+    message: str = Field(
+        examples=["OK: 2 events verified (1 not sealed yet)", "FAILED at event 3: …"]
+    )
+    unsealed: int | None = Field(
+        description="verified events no seal covers yet (their number's chain does); null if failed"
+    )
+    seal: str | None = Field(
+        description="the last seal's hash, to compare with the one published; null before any"
+    )
 
 
 class Proof(Answer):

@@ -119,7 +119,7 @@ def download(f: ledger.EventFilter, kind: str) -> Response:
 
 @bp.get("/verify")
 @requires(*AUDIT)
-@declared("Walk the hash chain from the first event", answer=Verdict)
+@declared("Walk the old chain, each number's chain and head, and the seals", answer=Verdict)
 @audited("ledger.verify")
 def verify() -> Response:
     with transaction(runtime().sessions) as session:
@@ -135,5 +135,7 @@ def verify() -> Response:
             "first_bad_id": verdict.first_bad_id,
             "reason": verdict.reason,
             "message": verdict.summary,
+            "unsealed": verdict.unsealed if verdict.ok else None,
+            "seal": verdict.seal,
         }
     )

@@ -15,7 +15,6 @@ from werkzeug.wrappers import Response
 
 from gateway import ledger
 from gateway.db import transaction
-from gateway.domain.chain import Verdict
 from gateway.domain.consent import Action, Source
 from gateway.domain.restriction import RESTRICTIONS
 from gateway.exports import event_record
@@ -134,14 +133,8 @@ def verify_run() -> tuple[str, int]:
     rt = runtime()
     with transaction(rt.sessions) as session:
         verdict = ledger.verify(session)
-    said = verdict_sentence(verdict)
+    said = verdict.summary
     return render("console/verify.html", verdict=verdict, said=said, now=rt.clock())
-
-
-def verdict_sentence(verdict: Verdict) -> str:
-    if verdict.ok:
-        return f"OK: {verdict.count} events verified"
-    return f"FAILED at event {verdict.first_bad_id}: {verdict.reason}"
 
 
 @bp.get("/proof")

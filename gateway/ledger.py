@@ -394,8 +394,9 @@ def _horizon(session: Session, wait: dt.timedelta) -> int | None:
     every id handed out before a snapshot belongs to a transaction that snapshot lists as
     running, or to one already over. So: read the sequence, then take a snapshot, then wait
     (bounded) until those running transactions are over. Nothing is locked; appends go on.
-    SQLite's writers queue (BEGIN IMMEDIATE): this transaction holds the write lock, so the
-    newest id on file is final."""
+    Transactions of other databases on the server are not waited for. SQLite's writers queue
+    (BEGIN IMMEDIATE): this transaction holds the write lock, so the newest id on file is
+    final."""
     if not _on_postgresql(session):
         return int(
             session.execute(select(func.coalesce(func.max(ConsentEventRow.id), 0))).scalar_one()
@@ -407,9 +408,13 @@ def _horizon(session: Session, wait: dt.timedelta) -> int | None:
         )
     ).scalar_one()
     snapshot = session.execute(text("SELECT pg_current_snapshot()::text")).scalar_one()
+    # Only this database's transactions can hold an id: another database's long transaction
+    # (a report, a bulk load) on the same server must not hold the seal back.
     running = text(
         "SELECT count(*) FROM pg_snapshot_xip(CAST(:s AS pg_snapshot)) AS x"
-        " WHERE pg_xact_status(x) = 'in progress'"
+        " JOIN pg_stat_activity AS a"
+        " ON a.backend_xid::text::bigint = x::text::bigint % 4294967296"
+        " WHERE a.datname = current_database() AND pg_xact_status(x) = 'in progress'"
     )
     deadline = time.monotonic() + wait.total_seconds()
     while session.execute(running, {"s": snapshot}).scalar_one():

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import ledger
-from gateway.db import bound_lock_waits, transaction
+from gateway.db import bound_lock_waits, make_engine, transaction
 from gateway.domain import chain
 from gateway.domain.consent import Action, Source
 from tests.conftest import PATIENT
@@ -221,3 +221,21 @@ def test_the_workers_periodic_seal_seals_what_is_final(sessions, mixed, worker) 
     assert jobs.seal() == 6
     assert jobs.seal() == 0
     assert verify(sessions).summary == "OK: 6 events verified"
+
+
+def test_a_long_transaction_in_another_database_does_not_hold_the_seal_back(
+    engine: Engine, sessions, mixed
+) -> None:
+    """The seal waits for this database's open appends only: a report or a bulk load in
+    another database on the same server (which holds a transaction id) does not matter."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's sequence and snapshots")
+    elsewhere = make_engine(engine.url.set(database="postgres"))
+    try:
+        with elsewhere.connect() as connection:
+            connection.execute(text("SELECT pg_current_xact_id()"))  # holds an xid, open
+            sealed = seal(sessions)
+            connection.rollback()
+    finally:
+        elsewhere.dispose()
+    assert sealed is not None and (sealed.last_id, sealed.count) == (6, 6)

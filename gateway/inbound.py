@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -262,15 +264,16 @@ def _record(
         source=Source.SMS_KEYWORD,
         actor=row.from_number,
         occurred_at=row.received_at,
-        evidence={
-            "inbound_sid": row.sid,
-            "text": row.body,
-            "to": row.to_number,
-            "rule": row.rule,
-            "opt_out_type": row.opt_out_type,
-        },
+        evidence=keyword_evidence(row.sid, row.body, row.to_number, row.rule, row.opt_out_type),
         now=now,
     )
+
+
+def keyword_evidence(
+    sid: str, body: str | None, to: str, rule: str, opt_out_type: str | None
+) -> dict[str, Any]:
+    """What a keyword's consent event keeps of the text that made it."""
+    return {"inbound_sid": sid, "text": body, "to": to, "rule": rule, "opt_out_type": opt_out_type}
 
 
 def _reply(
@@ -282,34 +285,57 @@ def _reply(
     now: dt.datetime,
     confirmed: opt_in.Confirmed | None = None,
 ) -> str | None:
+    text, note = decide_reply(
+        rules,
+        row.to_number,
+        found,
+        tuple(e.category for e in changed),
+        lambda name: ledger.current_status(session, row.from_number, name),
+        lambda: _replies_last_hour(session, row.from_number, now),
+        confirmed,
+    )
+    if note:
+        _add_note(row, note)
+    return text
+
+
+def decide_reply(
+    rules: KeywordRules,
+    to_number: str,
+    found: Classification,
+    changed: tuple[str, ...],
+    status: Callable[[str], Status],
+    replies_last_hour: Callable[[], int],
+    confirmed: opt_in.Confirmed | None = None,
+) -> tuple[str | None, str | None]:
+    """The automatic reply, and a note when one was owed but not sent: `changed` are the
+    categories this text changed, `status` a category's state after it, `replies_last_hour`
+    asked only when the cap may apply."""
     if found.intent is Intent.OPT_IN and not changed:
-        return None  # "YES" to a reminder is not an opt-in, and gets no opt-in confirmation
+        return None, None  # "YES" to a reminder is not an opt-in, and gets no confirmation
     continuing = tuple(
         name
         for name, rule in rules.categories.items()
-        if may_send(ledger.current_status(session, row.from_number, name), rule.requires_grant)
+        if may_send(status(name), rule.requires_grant)
     )
     text = (
         opt_in.confirmed_text(rules, confirmed)
         if confirmed is not None
-        else compose_reply(
-            rules, found.language, found.intent, tuple(e.category for e in changed), continuing
-        )
+        else compose_reply(rules, found.language, found.intent, changed, continuing)
     )
     if text is None:
-        return None
-    sender = rules.senders.get(row.to_number)
+        return None, None
+    sender = rules.senders.get(to_number)
     if sender is not None and sender.carrier_replies and found.standard:
-        return None  # the carrier (or Advanced Opt-Out) answers the standard keywords itself
+        return None, None  # the carrier (or Advanced Opt-Out) answers the standard keywords
     if found.intent is Intent.OPT_OUT and changed:
         # The one confirmation of a new opt-out is owed whatever came before (FCC
         # §64.1200(a)(12)); no loop runs through it, since an opt-out already in force has no
         # reply at all (compose_reply above) and the START that would re-arm it stays capped.
-        return text
-    if _replies_last_hour(session, row.from_number, now) >= rules.reply_cap_per_hour:
-        _add_note(row, "reply_cap")
-        return None  # auto-responder loops: a configured number of replies per hour at most
-    return text
+        return text, None
+    if replies_last_hour() >= rules.reply_cap_per_hour:
+        return None, "reply_cap"  # auto-responder loops: a number of replies per hour at most
+    return text, None
 
 
 def _with_link(

@@ -9,10 +9,10 @@ import time
 
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from gateway import inbound, journal, outbound
+from gateway import inbound, inbound_pipeline, journal, outbound
 from gateway.adapters.twilio_sms import twiml, valid_signature
 from gateway.db import bound_lock_waits, transaction
 from gateway.models import InboundMessage
@@ -167,14 +167,18 @@ def _clean(value: str) -> str:
 
 def _handle(message: inbound.Inbound) -> str | None:
     rt = runtime()
+    now, region = rt.clock(), rt.settings.default_region
     with transaction(rt.sessions) as session:
         if session.get_bind().dialect.name == "postgresql":
+            # A STOP in three round trips; every other text takes the general pass.
+            done = inbound_pipeline.opt_out(
+                session, rt.rules, message, now, region, INBOUND_LOCK_TIMEOUT
+            )
+            if done is not None:
+                return done.reply
             # Twilio gives up after 15 s: rather than wait behind a long lock, journal.
-            timeout = int(INBOUND_LOCK_TIMEOUT.total_seconds() * 1000)
-            session.execute(text(f"SET LOCAL lock_timeout = {timeout}"))
-        row = inbound.handle(
-            session, rt.rules, message, rt.clock(), rt.settings.default_region, links()
-        )
+            bound_lock_waits(session, INBOUND_LOCK_TIMEOUT)
+        row = inbound.handle(session, rt.rules, message, now, region, links())
         return row.reply
 
 

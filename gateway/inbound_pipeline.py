@@ -1,0 +1,267 @@
+"""A live opt-out on PostgreSQL in three round trips (SPEC §5, §4; issue 11).
+
+The same pass as `inbound.handle`, for the text that matters most and arrives in waves after
+a marketing blast — a STOP — with its statements sent in PostgreSQL's pipeline mode
+(psycopg 3): one round trip locks the number and reads what the decision needs (is the
+MessageSid already stored, the number's chain head, its state, ids for the events, its
+replies this hour); one stores the text, appends the events to the number's chain, moves the
+head and the state; COMMIT is the third. The bare INSERT + COMMIT of the text costs as many.
+
+Nothing is given up: the text is stored, classified, the number locked (`SELECT … FOR
+UPDATE`, the lock the send-time decision takes), the events hashed onto its chain, the state
+moved only by a newer event, the reply decided by `inbound.decide_reply` — in one transaction
+that the caller commits. Any text this module does not take (not an opt-out, replayed from
+the journal, cut, from a number that does not parse, or a category whose state a correction
+decides) is left to `inbound.handle`, in the same transaction.
+
+Event ids are taken from the sequence once the lock is held, one per category the text may
+revoke; those not needed are left unused (a sequence has gaps anyway: `ledger.seal` and
+`verify` count the events on file, not the ids).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from gateway.domain import chain
+from gateway.domain.consent import Action, Event, Source, Status, status_of, supersedes
+from gateway.domain.keywords import Intent, KeywordRules, classify, scoped_categories
+from gateway.domain.phone import InvalidPhone, Phone, mask
+from gateway.inbound import MAX_BODY, Inbound, decide_reply, keyword_evidence
+
+log = logging.getLogger(__name__)
+
+# Creates the number's row if new and locks it either way (an upsert locks the row it meets),
+# returning its chain head and, computed once the lock is held, ids for the events.
+_LOCK = (
+    "INSERT INTO subjects AS s (number, created_at) VALUES (%s, %s)"
+    " ON CONFLICT (number) DO UPDATE SET number = s.number"
+    " RETURNING s.head_id, s.head_hash,"
+    " ARRAY(SELECT nextval('consent_events_id_seq') FROM generate_series(1, %s))"
+)
+_STATE = (
+    "SELECT s.category, s.status, s.event_id, s.occurred_at, e.source"
+    " FROM consent_state s JOIN consent_events e ON e.id = s.event_id WHERE s.number = %s"
+)
+_REPLIES = "SELECT count(*) FROM inbound_messages WHERE from_number = %s AND replied_at >= %s"
+_STORE = (
+    "INSERT INTO inbound_messages (sid, from_number, to_number, body, opt_out_type,"
+    " received_at, intent, categories, language, rule, reply, replied_at, event_ids, note)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s, %s, %s::json, %s)"
+)
+_EVENT_VALUES = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s)"
+_STATE_VALUES = "(%s, %s, %s, %s::integer, %s::timestamptz)"
+
+
+def _store_and_append(events: int, moves: int) -> str:
+    """One statement: the text, the events, the number's head and its state (the events are
+    inserted before the state that names them is checked: at the statement's end)."""
+    if not events:
+        return _STORE
+    parts = [
+        f"WITH text AS ({_STORE}),",
+        " appended AS (INSERT INTO consent_events (id, number, category, action, source,"
+        " occurred_at, recorded_at, actor, evidence, prev_hash, hash) VALUES "
+        + ", ".join([_EVENT_VALUES] * events)
+        + ")",
+    ]
+    if moves:
+        parts.append(
+            ", moved AS (INSERT INTO consent_state (number, category, status, event_id,"
+            " occurred_at) VALUES "
+            + ", ".join([_STATE_VALUES] * moves)
+            + " ON CONFLICT (number, category) DO UPDATE SET status = excluded.status,"
+            " event_id = excluded.event_id, occurred_at = excluded.occurred_at)"
+        )
+    parts.append(" UPDATE subjects SET head_id = %s, head_hash = %s WHERE number = %s")
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class Handled:
+    reply: str | None
+
+
+@dataclass(frozen=True)
+class _InForce:
+    status: Status
+    event_id: int
+    occurred_at: dt.datetime
+    source: str
+
+
+def opt_out(
+    session: Session,
+    rules: KeywordRules,
+    message: Inbound,
+    now: dt.datetime,
+    region: str,
+    lock_timeout: dt.timedelta,
+) -> Handled | None:
+    """Handle a live opt-out in the session's transaction, or None: `inbound.handle` must
+    (nothing was written then, but the number may be locked and lock_timeout set)."""
+    if message.received_at is not None or len(message.body) > MAX_BODY:
+        return None
+    try:
+        sender = Phone.parse(message.from_number, region).e164
+        clinic = Phone.parse(message.to_number, region).e164
+    except InvalidPhone:
+        return None
+    # An opt-out is an opt-out whatever question is pending (classify reads answers only when
+    # its own reading is not one), so the pending question need not be looked up.
+    found = classify(message.body, rules, message.opt_out_type, None)
+    if found.intent is not Intent.OPT_OUT:
+        return None
+    categories = scoped_categories(found, rules, clinic, now.date())
+    connection = _driver(session)
+    try:
+        return _opt_out(
+            connection, rules, message, sender, clinic, found, categories, now, lock_timeout
+        )
+    except psycopg.Error as exc:
+        if connection.broken:
+            session.connection().invalidate(exc)
+        raise DBAPIError.instance(None, None, exc, psycopg.Error, hide_parameters=True) from exc
+
+
+def _driver(session: Session) -> psycopg.Connection[Any]:
+    driver = session.connection().connection.driver_connection
+    assert isinstance(driver, psycopg.Connection), driver
+    return driver
+
+
+def _opt_out(
+    connection: psycopg.Connection[Any],
+    rules: KeywordRules,
+    message: Inbound,
+    sender: str,
+    clinic: str,
+    found: Any,
+    categories: tuple[str, ...],
+    now: dt.datetime,
+    lock_timeout: dt.timedelta,
+) -> Handled | None:
+    timeout = int(lock_timeout.total_seconds() * 1000)
+    with connection.pipeline():
+        connection.execute(f"SET LOCAL lock_timeout = {timeout}")
+        locked = connection.execute(_LOCK, (sender, now, len(categories)))
+        state = connection.execute(_STATE, (sender,))
+    head = locked.fetchone()
+    assert head is not None
+    head_hash, fresh = head[1] or chain.GENESIS, head[2]
+    in_force = {
+        category: _InForce(Status(status), event_id, occurred_at, source)
+        for category, status, event_id, occurred_at, source in state.fetchall()
+    }
+    if any(in_force[c].source == Source.CORRECTION.value for c in categories if c in in_force):
+        return None  # a correction decides: `inbound.handle` holds that contest
+
+    evidence = keyword_evidence(message.sid, message.body, clinic, found.rule, message.opt_out_type)
+    evidence_json = json.dumps(evidence)
+    prev_hash = head_hash
+    appended: list[tuple[Any, ...]] = []
+    moved: list[tuple[Any, ...]] = []
+    changed: list[str] = []
+    status = {c: s.status for c, s in in_force.items()}
+    todo = [c for c in categories if status.get(c, Status.NONE) is not Status.REVOKED]
+    for category, event_id in zip(todo, fresh, strict=False):
+        link = chain.Link(
+            id=event_id,
+            number=sender,
+            category=category,
+            action=Action.REVOKE.value,
+            source=Source.SMS_KEYWORD.value,
+            occurred_at=now,
+            recorded_at=now,
+            actor=sender,
+            evidence=evidence,
+            prev_hash=prev_hash,
+        )
+        prev_hash = link.computed_hash()
+        appended.append(
+            (
+                event_id,
+                sender,
+                category,
+                link.action,
+                link.source,
+                now,
+                now,
+                sender,
+                evidence_json,
+                link.prev_hash,
+                prev_hash,
+            )
+        )
+        changed.append(category)
+        event = Event(
+            event_id,
+            sender,
+            category,
+            Action.REVOKE,
+            Source.SMS_KEYWORD,
+            now,
+            now,
+            sender,
+            evidence,
+            prev_hash,
+        )
+        current = in_force.get(category)
+        if supersedes(event, (current.occurred_at, current.event_id) if current else None):
+            status[category] = status_of(event)
+            moved.append((sender, category, status[category].value, event_id, now))
+
+    reply, note = decide_reply(
+        rules,
+        clinic,
+        found,
+        tuple(changed),
+        lambda name: status.get(name, Status.NONE),
+        lambda: _replies_last_hour(connection, sender, now),
+    )
+    event_ids = [row[0] for row in appended]
+    stored: list[Any] = [
+        message.sid,
+        sender,
+        clinic,
+        message.body,
+        message.opt_out_type,
+        now,
+        found.intent.value,
+        json.dumps(list(categories)),
+        found.language,
+        found.rule,
+        reply,
+        now if reply else None,
+        json.dumps(event_ids),
+        note,
+    ]
+    if appended:
+        stored += [value for row in appended for value in row]
+        stored += [value for row in moved for value in row]
+        stored += [event_ids[-1], prev_hash, sender]
+    # A MessageSid stored already (Twilio retried) fails here: the caller answers as before.
+    connection.execute(_store_and_append(len(appended), len(moved)), stored)
+    log.info(
+        "inbound %s from %s: %s %s events=%s reply=%s",
+        message.sid,
+        mask(sender),
+        found.intent,
+        ",".join(categories) or "-",
+        len(appended),
+        bool(reply),
+    )
+    return Handled(reply)
+
+
+def _replies_last_hour(connection: psycopg.Connection[Any], number: str, now: dt.datetime) -> int:
+    found = connection.execute(_REPLIES, (number, now - dt.timedelta(hours=1))).fetchone()
+    return int(found[0]) if found else 0

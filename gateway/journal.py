@@ -43,6 +43,7 @@ def append(folder: Path, message: Inbound, received_at: dt.datetime) -> None:
             journal.write(line)
             journal.flush()
             os.fsync(journal.fileno())
+            _journaled.set()
             return
 
 
@@ -177,6 +178,7 @@ class Replayer:
                 self.run_once()
 
     def run_once(self) -> int:
+        _journaled.clear()  # what is journaled from now on wakes the replayer again
         try:
             count = replay_pending(self.runtime)
         except Exception as exc:  # still down: the journal stays, try again next round
@@ -197,6 +199,7 @@ class Replayer:
 
 
 _replayers: dict[Path, Replayer] = {}  # this process's, by journal folder
+_journaled = threading.Event()  # this process journaled a text since its replayer last looked
 
 
 def _key(runtime: Runtime) -> Path:
@@ -212,8 +215,12 @@ def watch(runtime: Runtime, every: float = 5.0) -> Replayer:
 
 
 def wake(runtime: Runtime) -> None:
-    """The database answered a webhook: if anything is journaled, have this process's
-    replayer look now. Never waits; without a replayer, `smsgate inbound replay` does it."""
+    """The database answered a webhook: if this process journaled a text since its replayer
+    last looked, have it look now. Costs a webhook nothing otherwise (no file is looked at):
+    another process's journal is found by the replayer's own round every few seconds.
+    Never waits; without a replayer, `smsgate inbound replay` does it."""
+    if not _journaled.is_set():
+        return
     replayer = _replayers.get(_key(runtime))
-    if replayer is not None and pending(runtime.settings.journal_dir):
+    if replayer is not None:
         replayer.wake()

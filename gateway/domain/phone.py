@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -30,22 +31,29 @@ _WHY = {
 _MOBILE = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
+@functools.lru_cache(maxsize=4096)
+def _e164(text: str, region: str) -> str:
+    """Parsed once per text and region (a clinic's own numbers, a wave of STOPs' senders)."""
+    try:
+        parsed = phonenumbers.parse(text.strip(), region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(_WHY.get(exc.error_type, _NOT_A_NUMBER)) from None
+    except AttributeError:  # a region that is not a string
+        raise InvalidPhone(_NOT_A_NUMBER) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidPhone("not a valid phone number")
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
 @dataclass(frozen=True, order=True)
 class Phone:
     e164: str
 
     @classmethod
     def parse(cls, text: str, region: str = "US") -> Phone:
-        try:
-            parsed = phonenumbers.parse(text.strip(), region)
-        except phonenumbers.NumberParseException as exc:
-            raise InvalidPhone(_WHY.get(exc.error_type, _NOT_A_NUMBER)) from None
-        except AttributeError:  # not a string at all
-            raise InvalidPhone(_NOT_A_NUMBER) from None
-        if not phonenumbers.is_valid_number(parsed):
-            raise InvalidPhone("not a valid phone number")
-        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        return cls(e164)
+        if not isinstance(text, str):
+            raise InvalidPhone(_NOT_A_NUMBER)
+        return cls(_e164(text, region))
 
     def __str__(self) -> str:
         return self.e164

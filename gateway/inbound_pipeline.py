@@ -160,9 +160,9 @@ def _opt_out(
         locked = connection.execute(_LOCK, (sender, now, message.sid, len(categories)))
         seen = connection.execute(_SEEN, (message.sid,))  # after the lock: what it let by
         state = connection.execute(_STATE, (sender,))
-    head, stored = locked.fetchone(), seen.fetchone()
-    if stored is not None:  # Twilio retried a text already handled: the same answer
-        return Handled(stored[0])
+    head, known = locked.fetchone(), seen.fetchone()
+    if known is not None:  # Twilio retried a text already handled: the same answer
+        return Handled(known[0])
     assert head is not None
     head_hash, fresh = head[1] or chain.GENESIS, head[2]
     in_force = {

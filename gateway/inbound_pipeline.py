@@ -3,9 +3,9 @@
 The same pass as `inbound.handle`, for the text that matters most and arrives in waves after
 a marketing blast — a STOP — with its statements sent in PostgreSQL's pipeline mode
 (psycopg 3): one round trip locks the number and reads what the decision needs (is the
-MessageSid already stored, the number's chain head, its state, ids for the events, its
-replies this hour); one stores the text, appends the events to the number's chain, moves the
-head and the state; COMMIT is the third. The bare INSERT + COMMIT of the text costs as many.
+MessageSid already stored, the number's chain head, its state, ids for the events); one
+stores the text, appends the events to the number's chain, moves the head and the state;
+COMMIT is the third. The bare INSERT + COMMIT of the text costs as many.
 
 Nothing is given up: the text is stored, classified, the number locked (`SELECT … FOR
 UPDATE`, the lock the send-time decision takes), the events hashed onto its chain, the state
@@ -40,13 +40,16 @@ from gateway.inbound import MAX_BODY, Inbound, decide_reply, keyword_evidence
 log = logging.getLogger(__name__)
 
 # Creates the number's row if new and locks it either way (an upsert locks the row it meets),
-# returning its chain head and, computed once the lock is held, ids for the events.
+# returning its chain head and, computed once the lock is held, ids for the events — unless
+# the MessageSid is stored already: a retry takes no lock (and no row comes back).
 _LOCK = (
-    "INSERT INTO subjects AS s (number, created_at) VALUES (%s, %s)"
+    "INSERT INTO subjects AS s (number, created_at) SELECT %s::varchar, %s::timestamptz"
+    " WHERE NOT EXISTS (SELECT 1 FROM inbound_messages WHERE sid = %s)"
     " ON CONFLICT (number) DO UPDATE SET number = s.number"
     " RETURNING s.head_id, s.head_hash,"
     " ARRAY(SELECT nextval('consent_events_id_seq') FROM generate_series(1, %s))"
 )
+_SEEN = "SELECT reply FROM inbound_messages WHERE sid = %s"
 _STATE = (
     "SELECT s.category, s.status, s.event_id, s.occurred_at, e.source"
     " FROM consent_state s JOIN consent_events e ON e.id = s.event_id WHERE s.number = %s"
@@ -115,9 +118,11 @@ def opt_out(
         clinic = Phone.parse(message.to_number, region).e164
     except InvalidPhone:
         return None
-    # An opt-out is an opt-out whatever question is pending (classify reads answers only when
-    # its own reading is not one), so the pending question need not be looked up.
-    found = classify(message.body, rules, message.opt_out_type, None)
+    # Our own reading of an opt-out is final: classify then reads neither the answers our
+    # last text asked for nor Twilio's OptOutType, so the pending question need not be looked
+    # up. A text only Twilio calls an opt-out keeps the rest of its reading (an answer's
+    # language, rule): the general pass reads it with the question.
+    found = classify(message.body, rules)
     if found.intent is not Intent.OPT_OUT:
         return None
     categories = scoped_categories(found, rules, clinic, now.date())
@@ -152,9 +157,12 @@ def _opt_out(
     timeout = int(lock_timeout.total_seconds() * 1000)
     with connection.pipeline():
         connection.execute(f"SET LOCAL lock_timeout = {timeout}")
-        locked = connection.execute(_LOCK, (sender, now, len(categories)))
+        locked = connection.execute(_LOCK, (sender, now, message.sid, len(categories)))
+        seen = connection.execute(_SEEN, (message.sid,))  # after the lock: what it let by
         state = connection.execute(_STATE, (sender,))
-    head = locked.fetchone()
+    head, known = locked.fetchone(), seen.fetchone()
+    if known is not None:  # Twilio retried a text already handled: the same answer
+        return Handled(known[0])
     assert head is not None
     head_hash, fresh = head[1] or chain.GENESIS, head[2]
     in_force = {

@@ -390,13 +390,16 @@ def _horizon(session: Session, wait: dt.timedelta) -> int | None:
     """The highest id that is final: no open transaction holds it or a lower one.
 
     PostgreSQL's sequence hands ids out without a lock, so id 7 may commit after id 8. An
-    append takes its id after its number's row lock, which gives its transaction an xid:
-    every id handed out before a snapshot belongs to a transaction that snapshot lists as
-    running, or to one already over. So: read the sequence, then take a snapshot, then wait
-    (bounded) until those running transactions are over. Nothing is locked; appends go on.
-    Transactions of other databases on the server are not waited for. SQLite's writers queue
-    (BEGIN IMMEDIATE): this transaction holds the write lock, so the newest id on file is
-    final."""
+    append takes its id after its number's row lock, which gives its transaction an id (an
+    xid) first: whoever holds an id handed out before the sequence is read is, by then,
+    either over or a transaction of this database with an xid. So: read the sequence, then
+    list this database's transactions that have an xid (pg_stat_activity, which a
+    transaction sees as of its first look unless it clears it), and wait (bounded) until each
+    is over. Nothing is locked; appends go on. Not a snapshot's list of running
+    transactions: it leaves out those newer than the newest one finished (a transaction that
+    began after another, then took its id first). Other databases' transactions are not
+    waited for. SQLite's writers queue (BEGIN IMMEDIATE): this transaction holds the write
+    lock, so the newest id on file is final."""
     if not _on_postgresql(session):
         return int(
             session.execute(select(func.coalesce(func.max(ConsentEventRow.id), 0))).scalar_one()
@@ -407,21 +410,27 @@ def _horizon(session: Session, wait: dt.timedelta) -> int | None:
             " FROM consent_events_id_seq"
         )
     ).scalar_one()
-    snapshot = session.execute(text("SELECT pg_current_snapshot()::text")).scalar_one()
-    # Only this database's transactions can hold an id: another database's long transaction
-    # (a report, a bulk load) on the same server must not hold the seal back.
-    running = text(
-        "SELECT count(*) FROM pg_snapshot_xip(CAST(:s AS pg_snapshot)) AS x"
-        " JOIN pg_stat_activity AS a"
-        " ON a.backend_xid::text::bigint = x::text::bigint % 4294967296"
-        " WHERE a.datname = current_database() AND pg_xact_status(x) = 'in progress'"
-    )
+    holders = _open_transactions(session)
     deadline = time.monotonic() + wait.total_seconds()
-    while session.execute(running, {"s": snapshot}).scalar_one():
+    while holders:
         if time.monotonic() > deadline:
             return None
         time.sleep(0.05)
+        holders &= _open_transactions(session)  # a pid's next transaction has another xid
     return int(handed_out)
+
+
+def _open_transactions(session: Session) -> set[tuple[int, str]]:
+    """This database's other transactions that have an xid: (pid, xid), as of now."""
+    session.execute(text("SELECT pg_stat_clear_snapshot()"))
+    rows = session.execute(
+        text(
+            "SELECT pid, backend_xid::text FROM pg_stat_activity"
+            " WHERE datname = current_database() AND backend_xid IS NOT NULL"
+            " AND pid <> pg_backend_pid()"
+        )
+    )
+    return {(int(pid), str(xid)) for pid, xid in rows}
 
 
 @dataclass(frozen=True)

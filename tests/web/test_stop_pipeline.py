@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import corrections, inbound, inbound_pipeline, ledger
@@ -90,6 +90,7 @@ SCENARIOS: dict[str, list[Step]] = {
     ],
     "stop all": [Text("STOP ALL", "SM1")],
     "Twilio's OptOutType": [Text("Unsubscribe", "SM1", "+12015550123", "STOP")],
+    "only Twilio calls it an opt-out": [Text("Can I come at 3?", "SM1", PATIENT, "STOP")],
     "a state from the future (a clock ahead) is not overtaken": [
         consent(Action.GRANT, "marketing", occurred_at=LATER),
         Text("STOP", "SM1"),
@@ -233,3 +234,21 @@ def test_a_stop_it_takes_is_stored_revoked_and_confirmed(
     replayed = dataclasses.replace(message, sid="SM2", received_at=T0)
     with transaction(runtime.sessions) as session:
         assert inbound_pipeline.opt_out(session, rules, replayed, T0, "US", LOCK) is None
+
+
+def test_a_retried_stop_is_answered_at_once_while_its_number_is_locked(
+    runtime: Runtime, phone: Patient, engine: Engine
+) -> None:
+    """Twilio retries a STOP whose answer it did not get while the worker holds the number's
+    lock for a send: the stored confirmation is the answer, without waiting for the lock (a
+    wait would end in the journal, and the confirmation would be lost)."""
+    first = phone.text("STOP", sid="SM1").get_data(as_text=True)
+    assert "unsubscribed" in first
+    with engine.connect() as holder:
+        holder.execute(text("SELECT 1 FROM subjects WHERE number = :n FOR UPDATE"), {"n": PATIENT})
+        again = phone.text("STOP", sid="SM1").get_data(as_text=True)
+        holder.rollback()
+    assert again == first
+    assert not runtime.settings.journal_dir.exists() or not any(
+        runtime.settings.journal_dir.iterdir()
+    )

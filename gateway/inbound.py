@@ -126,7 +126,7 @@ def _question_pending(
 ) -> Question | None:
     """The latest message we sent this number from `clinic` within the answer window, when its
     template asks for answers ("Reply C to confirm or NO to cancel")."""
-    if not any(t.answers for t in rules.templates.values()):
+    if not asks_questions(rules):
         return None
     since = received - dt.timedelta(hours=rules.answer_window_hours)
     latest = session.execute(
@@ -139,12 +139,27 @@ def _question_pending(
         .order_by(OutboundMessage.sent_at.desc(), OutboundMessage.id.desc())
         .limit(1)
     ).first()
-    if latest is None or latest.sender not in (clinic, None) or latest.template is None:
+    found = (latest.id, latest.template, latest.sender) if latest is not None else None
+    return question_of(rules, clinic, found)
+
+
+def asks_questions(rules: KeywordRules) -> bool:
+    return any(t.answers for t in rules.templates.values())
+
+
+def question_of(
+    rules: KeywordRules, clinic: str, latest: tuple[str, str | None, str | None] | None
+) -> Question | None:
+    """The question our latest message (id, template, sender) to the number asked, if any."""
+    if latest is None:
         return None
-    template = rules.templates.get(latest.template)
+    message_id, template_name, sender = latest
+    if sender not in (clinic, None) or template_name is None:
+        return None
+    template = rules.templates.get(template_name)
     if template is None or not template.answers:
         return None
-    return Question(latest.id, dict(template.answers))
+    return Question(message_id, dict(template.answers))
 
 
 def store_if_new(

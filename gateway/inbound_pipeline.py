@@ -1,18 +1,22 @@
-"""A live opt-out on PostgreSQL in three round trips (SPEC §5, §4; issue 11).
+"""A live text on PostgreSQL in three round trips (SPEC §5, §4; issue 11).
 
-The same pass as `inbound.handle`, for the text that matters most and arrives in waves after
-a marketing blast — a STOP — with its statements sent in PostgreSQL's pipeline mode
-(psycopg 3): one round trip locks the number and reads what the decision needs (is the
-MessageSid already stored, the number's chain head, its state, ids for the events); one
-stores the text, appends the events to the number's chain, moves the head and the state;
-COMMIT is the third. The bare INSERT + COMMIT of the text costs as many.
+The same pass as `inbound.handle`, for the texts that arrive in waves — a STOP after a
+marketing blast, a HELP, a text for the front desk — with its statements sent in
+PostgreSQL's pipeline mode (psycopg 3): one round trip locks the number and reads what the
+decision needs (is the MessageSid already stored, the number's chain head, its state, ids for
+the events; for a text that is not an opt-out, the question our last text asked and the
+replies this hour); one stores the text and, for a STOP, appends the events to the number's
+chain and moves the head and the state; COMMIT is the third. The bare INSERT + COMMIT of the
+text costs as many.
 
-Nothing is given up: the text is stored, classified, the number locked (`SELECT … FOR
-UPDATE`, the lock the send-time decision takes), the events hashed onto its chain, the state
-moved only by a newer event, the reply decided by `inbound.decide_reply` — in one transaction
-that the caller commits. Any text this module does not take (not an opt-out, replayed from
-the journal, cut, from a number that does not parse, or a category whose state a correction
-decides) is left to `inbound.handle`, in the same transaction.
+Nothing is given up: the text is stored, classified, the number locked (an upsert's row lock,
+the lock `SELECT … FOR UPDATE` and the send-time decision take), the events hashed onto its
+chain, the state moved only by a newer event, the reply decided by `inbound.decide_reply` —
+in one transaction that the caller commits. Any text this module does not take (a START or
+YES, a text a person must review, one replayed from the journal or cut, from a number that
+does not parse, with Twilio's OptOutType on a text we do not read as an opt-out, a HELP that
+gets a preference link, or a STOP meeting a state a correction decides) is left to
+`inbound.handle`, in the same transaction.
 
 Event ids are taken from the sequence once the lock is held, one per category the text may
 revoke; those not needed are left unused (a sequence has gaps anyway: `ledger.seal` and
@@ -35,7 +39,15 @@ from gateway.domain import chain
 from gateway.domain.consent import Action, Event, Source, Status, status_of, supersedes
 from gateway.domain.keywords import Intent, KeywordRules, classify, scoped_categories
 from gateway.domain.phone import InvalidPhone, Phone, mask
-from gateway.inbound import MAX_BODY, Inbound, decide_reply, keyword_evidence
+from gateway.inbound import (
+    MAX_BODY,
+    Inbound,
+    asks_questions,
+    decide_reply,
+    keyword_evidence,
+    question_of,
+)
+from gateway.preferences import Links
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +64,19 @@ _LOCK = (
 _SEEN = "SELECT reply FROM inbound_messages WHERE sid = %s"
 _STATE = (
     "SELECT s.category, s.status, s.event_id, s.occurred_at, e.source"
-    " FROM consent_state s JOIN consent_events e ON e.id = s.event_id WHERE s.number = %s"
+    " FROM consent_state s LEFT JOIN consent_events e ON e.id = s.event_id WHERE s.number = %s"
 )
 _REPLIES = "SELECT count(*) FROM inbound_messages WHERE from_number = %s AND replied_at >= %s"
 _STORE = (
     "INSERT INTO inbound_messages (sid, from_number, to_number, body, opt_out_type,"
     " received_at, intent, categories, language, rule, reply, replied_at, event_ids, note)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s, %s, %s::json, %s)"
+)
+_STORE_ANSWER = (
+    "INSERT INTO inbound_messages (sid, from_number, to_number, body, opt_out_type,"
+    " received_at, intent, categories, language, rule, reply, replied_at, event_ids, note,"
+    " answer, answer_to)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s, %s, %s::json, %s, %s, %s)"
 )
 _EVENT_VALUES = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s)"
 _STATE_VALUES = "(%s, %s, %s, %s::integer, %s::timestamptz)"
@@ -101,16 +119,22 @@ class _InForce:
     source: str
 
 
-def opt_out(
+def handle(
     session: Session,
     rules: KeywordRules,
     message: Inbound,
     now: dt.datetime,
     region: str,
     lock_timeout: dt.timedelta,
+    links: Links | None = None,
 ) -> Handled | None:
-    """Handle a live opt-out in the session's transaction, or None: `inbound.handle` must
-    (nothing was written then, but the number may be locked and lock_timeout set)."""
+    """Handle a live text in the session's transaction, or None: `inbound.handle` must
+    (nothing was written then, but the number may be locked and lock_timeout set).
+
+    Taken here: an opt-out, and a text that changes no consent and opens nothing — a HELP
+    (unless it gets a preference link), an answer to our question, a text for the front desk.
+    Left to `inbound.handle`: a START or YES (its history and a web form's pending request
+    decide it), a text a person must review, and what the module docstring lists."""
     if message.received_at is not None or len(message.body) > MAX_BODY:
         return None
     try:
@@ -123,18 +147,24 @@ def opt_out(
     # up. A text only Twilio calls an opt-out keeps the rest of its reading (an answer's
     # language, rule): the general pass reads it with the question.
     found = classify(message.body, rules)
-    if found.intent is not Intent.OPT_OUT:
-        return None
-    categories = scoped_categories(found, rules, clinic, now.date())
     connection = _driver(session)
     try:
-        return _opt_out(
-            connection, rules, message, sender, clinic, found, categories, now, lock_timeout
-        )
+        if found.intent is Intent.OPT_OUT:
+            categories = scoped_categories(found, rules, clinic, now.date())
+            return _opt_out(
+                connection, rules, message, sender, clinic, found, categories, now, lock_timeout
+            )
+        if found.intent not in _QUIET or (message.opt_out_type or "").strip():
+            return None  # Twilio's own reading may change it: the general pass weighs both
+        return _quiet(connection, rules, message, sender, clinic, now, lock_timeout, links)
     except psycopg.Error as exc:
         if connection.broken:
             session.connection().invalidate(exc)
         raise DBAPIError.instance(None, None, exc, psycopg.Error, hide_parameters=True) from exc
+
+
+# Readings (without the pending question) that may end as a text changing no consent.
+_QUIET = frozenset({Intent.HELP, Intent.NONE})
 
 
 def _driver(session: Session) -> psycopg.Connection[Any]:
@@ -273,3 +303,82 @@ def _opt_out(
 def _replies_last_hour(connection: psycopg.Connection[Any], number: str, now: dt.datetime) -> int:
     found = connection.execute(_REPLIES, (number, now - dt.timedelta(hours=1))).fetchone()
     return int(found[0]) if found else 0
+
+
+_QUESTION = (
+    "SELECT id, template, sender FROM outbound_messages WHERE to_number = %s"
+    " AND sent_at >= %s AND sent_at <= %s ORDER BY sent_at DESC, id DESC LIMIT 1"
+)
+
+
+def _quiet(
+    connection: psycopg.Connection[Any],
+    rules: KeywordRules,
+    message: Inbound,
+    sender: str,
+    clinic: str,
+    now: dt.datetime,
+    lock_timeout: dt.timedelta,
+    links: Links | None,
+) -> Handled | None:
+    """A text that changes no consent: stored under the number's lock (as `inbound.handle`
+    does every text), with its reply decided from the state and this hour's replies."""
+    timeout = int(lock_timeout.total_seconds() * 1000)
+    asks = asks_questions(rules)
+    since = now - dt.timedelta(hours=rules.answer_window_hours)
+    with connection.pipeline():
+        connection.execute(f"SET LOCAL lock_timeout = {timeout}")
+        locked = connection.execute(_LOCK, (sender, now, message.sid, 0))
+        seen = connection.execute(_SEEN, (message.sid,))
+        state = connection.execute(_STATE, (sender,))
+        latest = connection.execute(_QUESTION, (sender, since, now)) if asks else None
+        replies = connection.execute(_REPLIES, (sender, now - dt.timedelta(hours=1)))
+    head, known = locked.fetchone(), seen.fetchone()
+    if known is not None:  # Twilio retried a text already handled: the same answer
+        return Handled(known[0])
+    assert head is not None
+    row = latest.fetchone() if latest is not None else None
+    asked = question_of(rules, clinic, tuple(row) if row is not None else None)
+    found = classify(message.body, rules, None, asked.answers if asked else None)
+    if found.intent not in (Intent.HELP, Intent.NONE, Intent.ANSWER):
+        return None
+    if found.intent is Intent.HELP and links is not None:
+        return None  # the reply ends with a new preference link: the general pass issues it
+    categories = scoped_categories(found, rules, clinic, now.date())
+    status = {category: Status(value) for category, value, *_ in state.fetchall()}
+    (replied,) = replies.fetchone() or (0,)
+    reply, note = decide_reply(
+        rules, clinic, found, (), lambda name: status.get(name, Status.NONE), lambda: int(replied)
+    )
+    answered = found.intent is Intent.ANSWER and asked is not None
+    connection.execute(
+        _STORE_ANSWER,
+        (
+            message.sid,
+            sender,
+            clinic,
+            message.body,
+            message.opt_out_type,
+            now,
+            found.intent.value,
+            json.dumps(list(categories)),
+            found.language,
+            found.rule,
+            reply,
+            now if reply else None,
+            "[]",
+            note,
+            found.answer if answered else None,
+            asked.message_id if answered and asked is not None else None,
+        ),
+    )
+    log.info(
+        "inbound %s from %s: %s %s events=%s reply=%s",
+        message.sid,
+        mask(sender),
+        found.intent,
+        ",".join(categories) or "-",
+        0,
+        bool(reply),
+    )
+    return Handled(reply)

@@ -167,18 +167,19 @@ def _clean(value: str) -> str:
 
 def _handle(message: inbound.Inbound) -> str | None:
     rt = runtime()
-    now, region = rt.clock(), rt.settings.default_region
+    now, region, link_maker = rt.clock(), rt.settings.default_region, links()
     with transaction(rt.sessions) as session:
         if session.get_bind().dialect.name == "postgresql":
-            # A STOP in three round trips; every other text takes the general pass.
-            done = inbound_pipeline.opt_out(
-                session, rt.rules, message, now, region, INBOUND_LOCK_TIMEOUT
+            # A STOP (or a HELP, a text for the front desk) in three round trips; what it
+            # does not take goes through the general pass, in the same transaction.
+            done = inbound_pipeline.handle(
+                session, rt.rules, message, now, region, INBOUND_LOCK_TIMEOUT, link_maker
             )
             if done is not None:
                 return done.reply
             # Twilio gives up after 15 s: rather than wait behind a long lock, journal.
             bound_lock_waits(session, INBOUND_LOCK_TIMEOUT)
-        row = inbound.handle(session, rt.rules, message, now, region, links())
+        row = inbound.handle(session, rt.rules, message, now, region, link_maker)
         return row.reply
 
 

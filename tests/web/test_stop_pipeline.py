@@ -1,6 +1,7 @@
-"""A live STOP on PostgreSQL takes three round trips (gateway/inbound_pipeline.py): it must
-leave exactly what the general pass (`inbound.handle`) leaves — the stored text, the
-events, the state, the reply — for every kind of opt-out and every state it meets."""
+"""A live STOP (or HELP, answer, text for the front desk) on PostgreSQL takes three round
+trips (gateway/inbound_pipeline.py): it must leave exactly what the general pass
+(`inbound.handle`) leaves — the stored text, the events, the state, the reply — for every
+kind of text and every state it meets, and leave to it what it does not take."""
 
 from __future__ import annotations
 
@@ -17,7 +18,13 @@ from gateway import corrections, inbound, inbound_pipeline, ledger
 from gateway.db import transaction
 from gateway.domain.consent import Action, Source
 from gateway.domain.keywords import KeywordRules
-from gateway.models import ConsentEventRow, ConsentStateRow, InboundMessage, Subject
+from gateway.models import (
+    ConsentEventRow,
+    ConsentStateRow,
+    InboundMessage,
+    OutboundMessage,
+    Subject,
+)
 from gateway.runtime import Runtime
 from tests.conftest import CLINIC, PATIENT, _empty_postgres
 from tests.conftest import Phone as Patient
@@ -70,6 +77,29 @@ def void_latest(category: str) -> Step:
     return step
 
 
+def reminded(sender: str | None = CLINIC, template: str = "appointment_reminder") -> Step:
+    """Our reminder went out to the patient, asking "Reply C to confirm …"."""
+
+    def step(session: Session, rules: KeywordRules, now: dt.datetime) -> None:
+        session.add(
+            OutboundMessage(
+                id=f"msg_{now:%H%M%S}",
+                to_number=PATIENT,
+                sender=sender,
+                category="transactional",
+                body=None,
+                template=template,
+                status="sent",
+                created_at=now,
+                updated_at=now,
+                created_by="front desk",
+                sent_at=now,
+            )
+        )
+
+    return step
+
+
 LATER = T0 + dt.timedelta(days=2)
 SCENARIOS: dict[str, list[Step]] = {
     "a first STOP": [Text("STOP", "SM1")],
@@ -107,6 +137,21 @@ SCENARIOS: dict[str, list[Step]] = {
         Text("STOP", "SM1"),
     ],
     "not an opt-out": [Text("HELP", "SM1"), Text("Can I come at 3?", "SM2")],
+    "HELP after a STOP, and a retried HELP": [
+        Text("STOP", "SM1"),
+        Text("HELP", "SM2"),
+        Text("HELP", "SM2"),
+    ],
+    "HELP past the reply cap": [Text("HELP", f"SM{i}") for i in range(7)],
+    "HELP in Spanish, and in words": [Text("AYUDA", "SM1"), Text("I need help", "SM2")],
+    "Twilio's HELP": [Text("info please", "SM1", PATIENT, "HELP")],
+    "an answer to our question": [reminded(), Text("C", "SM1"), Text("c please", "SM2")],
+    "an answer from another clinic's number is not one": [
+        reminded(sender="+12015550199"),
+        Text("C", "SM1"),
+    ],
+    "a START": [Text("STOP", "SM1"), Text("START", "SM2"), Text("YES", "SM3")],
+    "a text a person must review": [Text("no", "SM1"), Text("wrong number", "SM2")],
     "an unparsable number": [Text("STOP", "SM1", number="not-a-number")],
 }
 
@@ -121,7 +166,7 @@ def run(
     """Each step a minute after the last, through the webhook; what the database holds then.
     Not `pipelined`: the pipelined pass declines every text, so the general one takes it."""
     if not pipelined:
-        monkeypatch.setattr(inbound_pipeline, "opt_out", lambda *args: None)
+        monkeypatch.setattr(inbound_pipeline, "handle", lambda *args: None)
     replies = []
     for i, step in enumerate(steps):
         runtime.clock.now = T0 + dt.timedelta(minutes=i)  # type: ignore[attr-defined]
@@ -224,7 +269,7 @@ def test_a_stop_it_takes_is_stored_revoked_and_confirmed(
     a replayed one (its reply time has passed) to the general pass."""
     message = inbound.Inbound("SM1", PATIENT, CLINIC, "STOP")
     with transaction(runtime.sessions) as session:
-        done = inbound_pipeline.opt_out(session, rules, message, T0, "US", LOCK)
+        done = inbound_pipeline.handle(session, rules, message, T0, "US", LOCK)
     assert done is not None and done.reply and "unsubscribed" in done.reply
     with transaction(runtime.sessions) as session:
         assert {c: ledger.current_status(session, PATIENT, c).value for c in rules.categories} == {
@@ -233,7 +278,7 @@ def test_a_stop_it_takes_is_stored_revoked_and_confirmed(
         assert ledger.verify(session).ok
     replayed = dataclasses.replace(message, sid="SM2", received_at=T0)
     with transaction(runtime.sessions) as session:
-        assert inbound_pipeline.opt_out(session, rules, replayed, T0, "US", LOCK) is None
+        assert inbound_pipeline.handle(session, rules, replayed, T0, "US", LOCK) is None
 
 
 def test_a_retried_stop_is_answered_at_once_while_its_number_is_locked(

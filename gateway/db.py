@@ -6,12 +6,12 @@ import contextlib
 import datetime as dt
 import os
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -91,6 +91,7 @@ def make_engine(
         query = make_url(url).query
         options = [f"-c {k}={_ms(v)}" for k, v in bounds.items() if v is not None]
         options += [str(query["options"])] if "options" in query else []  # the URL's win
+        lock_bound = lock_timeout if "lock_timeout" not in str(query.get("options", "")) else None
         connect_args = {
             "connect_timeout": query.get("connect_timeout", CONNECT_TIMEOUT_SECONDS),
             "options": " ".join(options),
@@ -99,8 +100,15 @@ def make_engine(
         engine = create_engine(
             url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **kwargs
         )
+        if lock_bound is not None:
+            _LOCK_BOUND[engine] = lock_bound
     _forget_in_forked_children(engine)
     return engine
+
+
+# Engines whose every connection starts with this lock_timeout (make_engine's, unless the
+# URL's own options set one): a transaction asking for the same bound needs no SET LOCAL.
+_LOCK_BOUND: weakref.WeakKeyDictionary[Engine, dt.timedelta] = weakref.WeakKeyDictionary()
 
 
 def _ms(value: dt.timedelta) -> int:
@@ -109,8 +117,14 @@ def _ms(value: dt.timedelta) -> int:
 
 def bound_lock_waits(session: Session, timeout: dt.timedelta) -> None:
     """This transaction waits at most `timeout` for any row lock (PostgreSQL; SQLite queues
-    writers behind its own 30 s busy timeout)."""
-    if session.get_bind().dialect.name == "postgresql":
+    writers behind its own 30 s busy timeout). A connection whose engine already starts it
+    with this bound (the worker's) needs no statement for it: nothing of ours changes it for
+    longer than a transaction (SET LOCAL)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    if not bounds_lock_waits(engine, timeout):
         session.execute(text(f"SET LOCAL lock_timeout = {_ms(timeout)}"))
 
 
@@ -181,7 +195,37 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+def transaction(factory: Callable[[], Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error. `factory`: a
+    sessionmaker, or one bound to a held connection (see `held`)."""
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def held(factory: sessionmaker[Session]) -> Iterator[Connection]:
+    """One pooled connection for a job's consecutive transactions (sessions bound to it:
+    `factory(bind=connection)`): one checkout and one pre-ping instead of one per
+    transaction. Each transaction still commits on its own; the connection is idle between
+    them."""
+    engine: Engine = factory.kw["bind"]
+    with engine.connect() as connection:
+        yield connection
+
+
+def bounds_lock_waits(engine: Engine, timeout: dt.timedelta) -> bool:
+    """Whether every connection of this PostgreSQL engine waits at most `timeout` for a lock
+    already (the worker's engine): a statement needs no transaction of its own to be bounded."""
+    return _LOCK_BOUND.get(engine) == timeout
+
+
+@contextmanager
+def autocommit(connection: Connection) -> Iterator[Connection]:
+    """Each statement on `connection` commits on its own (PostgreSQL), for the block: a single
+    write needs no BEGIN and COMMIT round trips around it. Only where one statement is the
+    whole unit of work, and its lock waits are bounded without SET LOCAL."""
+    connection.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        yield connection
+    finally:
+        connection.execution_options(isolation_level=connection.default_isolation_level)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway import ledger
@@ -85,6 +84,7 @@ def grounds(
     in_force_now = ledger.current(session, number)  # the category and the restriction at once
     event = in_force_now.get(category)
     phone = Phone(number)
+    state = phone.state  # phonenumbers' parse and geocoder lookup, once
     caps = tuple(policy.Cap(c.count, dt.timedelta(hours=c.hours)) for c in rules.caps_for(category))
     longest = max((c.period for c in caps), default=dt.timedelta(0))
     return Grounds(
@@ -95,8 +95,8 @@ def grounds(
         status=status_of(event),
         sender=choose_sender(rules, category, requested_sender),
         zones=phone.zones or (FALLBACK_ZONE,),
-        state=phone.state,
-        week=week(rules, category, phone.state),
+        state=state,
+        week=week(rules, category, state),
         caps=caps,
         sent_at=tuple(_recent_sends(session, number, category, now - longest)) if caps else (),
         restriction=in_force_now.get(NO_PHI_BY_TEXT),
@@ -135,16 +135,19 @@ def week(rules: KeywordRules, category: str, state: str | None) -> policy.Week:
     }
 
 
+# Built once per process: the worker asks it for every capped message.
+_RECENT_SENDS = select(OutboundMessage.sent_at).where(
+    OutboundMessage.to_number == bindparam("number"),
+    OutboundMessage.category == bindparam("category"),
+    OutboundMessage.sent_at > bindparam("since"),
+)
+
+
 def _recent_sends(
     session: Session, number: str, category: str, since: dt.datetime
 ) -> list[dt.datetime]:
-    rows = session.execute(
-        select(OutboundMessage.sent_at).where(
-            OutboundMessage.to_number == number,
-            OutboundMessage.category == category,
-            OutboundMessage.sent_at > since,
-        )
-    ).scalars()
+    params = {"number": number, "category": category, "since": since}
+    rows = session.execute(_RECENT_SENDS, params).scalars()
     return [t for t in rows if t is not None]
 
 
@@ -213,7 +216,7 @@ def preview(
 
 
 def _window_in(zone: str, at: dt.datetime, days: policy.Week) -> LocalWindow:
-    local = at.astimezone(ZoneInfo(zone))
+    local = at.astimezone(policy.time_zone(zone))
     window = days.get(local.weekday())
     return LocalWindow(
         zone=zone,

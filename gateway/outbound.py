@@ -14,9 +14,9 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, inspect, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -278,18 +278,81 @@ def validate(rules: KeywordRules, request: Request) -> None:
             )
 
 
-def claim(session: Session, message_id: str, now: dt.datetime) -> bool:
-    """Take the message for one decision; a second worker (or a duplicate job) gets False."""
-    result = session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id == message_id)
-        .where(
-            (OutboundMessage.status == "queued")
-            | ((OutboundMessage.status == "deferred") & (OutboundMessage.until <= now))
-        )
-        .values(status="sending", updated_at=now)
+# The worker's statements, built once per process: building a statement costs more CPU than
+# PostgreSQL spends running these (the cache only spares compiling it). Core on the tables
+# where no unit of work is needed.
+_MESSAGES = cast(Table, OutboundMessage.__table__)
+_ATTEMPTS = cast(Table, SendAttempt.__table__)
+_CLAIM = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("message_id"))
+    .where(
+        (_MESSAGES.c.status == "queued")
+        | ((_MESSAGES.c.status == "deferred") & (_MESSAGES.c.until <= bindparam("now")))
     )
-    return bool(getattr(result, "rowcount", 0) == 1)
+    .values(status="sending", updated_at=bindparam("now"))
+    .returning(_MESSAGES.c.to_number, _MESSAGES.c.category)
+)
+_NUMBER_OF = select(OutboundMessage.to_number).where(OutboundMessage.id == bindparam("message_id"))
+_LOCKED = (
+    select(OutboundMessage)
+    .where(OutboundMessage.id == bindparam("message_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)  # what the session held before is stale
+)
+# What a send changes on its message (_decided, the sender, the text): stored by one prebuilt
+# UPDATE instead of the unit of work.
+_SENT_COLUMNS = (
+    "outcome",
+    "reason",
+    "consent_event_id",
+    "decided_at",
+    "until",
+    "sent_text",
+    "updated_at",
+    "sender",
+    "body",
+    "private_body",
+    "twilio_sid",
+    "sent_at",
+    "status",
+)
+_SENT_KEYS = frozenset(_SENT_COLUMNS)
+_SENT = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("message_id"))
+    .values({name: bindparam(f"new_{name}") for name in _SENT_COLUMNS})
+)
+_ATTEMPT = insert(_ATTEMPTS).values(
+    message_id=bindparam("message_id"), at=bindparam("at"), result=bindparam("result")
+)
+# PostgreSQL: both in one statement (one round trip), the UPDATE a CTE the INSERT reads.
+_SENT_ROW = _SENT.returning(_MESSAGES.c.id).cte("sent")
+_SENT_WITH_ATTEMPT = insert(_ATTEMPTS).from_select(
+    ["message_id", "at", "result"],
+    select(
+        _SENT_ROW.c.id,
+        bindparam("at", type_=_ATTEMPTS.c.at.type),
+        bindparam("result", type_=_ATTEMPTS.c.result.type),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message taken for one decision: what the worker needs of it before its locks."""
+
+    id: str
+    to_number: str
+    category: str
+
+
+def claim(session: Session, message_id: str, now: dt.datetime) -> Claimed | None:
+    """Take the message for one decision; a second worker (or a duplicate job) gets None.
+    One statement: the claim returns what the worker needs next, no second read."""
+    params = {"message_id": message_id, "now": now}
+    row = session.connection().execute(_CLAIM, params).first()
+    return None if row is None else Claimed(message_id, row.to_number, row.category)
 
 
 @dataclass(frozen=True)
@@ -318,12 +381,14 @@ def deliver(
     *,
     final_try: bool = True,
     screening: Screening | None = None,
+    number: str | None = None,
 ) -> Outcome:
     """Decide now, under the number's lock, and send if allowed. The message was claimed.
     Raises Busy, having decided and sent nothing, when a lock stays taken past the bound or
     the number needs a reassigned check this delivery did not make. `screening` None: no
-    reassigned-numbers rule (callers other than the worker's job)."""
-    msg = _locked(session, message_id, now)
+    reassigned-numbers rule (callers other than the worker's job). `number`: the message's
+    number, if the caller has it (its claim): it is not read again."""
+    msg = _locked(session, message_id, now, number)
     if msg.status != "sending":
         return Outcome(msg.status, msg.reason or "")
     if msg.body is None:  # erased (a patient's request) before it could go
@@ -371,16 +436,19 @@ class Busy(Exception):
     nothing was decided and nothing was sent; the message can be tried again later."""
 
 
-def _locked(session: Session, message_id: str, now: dt.datetime) -> OutboundMessage:
+def _locked(
+    session: Session, message_id: str, now: dt.datetime, number: str | None
+) -> OutboundMessage:
     """The number's lock (the one a STOP takes), then the message's own row. Every lock wait
     is here, before the send: once Twilio has the message nothing waits, so a send that left
-    is always recorded."""
+    is always recorded. (A message's number never changes: it may be read before the lock.)"""
     try:
-        msg = session.get(OutboundMessage, message_id)
-        assert msg is not None
-        ledger.lock_number(session, msg.to_number, now)
-        # Re-read under the lock: an erasure (or anything else) committed while we waited wins.
-        session.refresh(msg, with_for_update=True)
+        by_id = {"message_id": message_id}
+        if number is None:
+            number = session.execute(_NUMBER_OF, by_id).scalar_one()
+        ledger.lock_number(session, number, now)
+        # Read under the lock: an erasure (or anything else) committed while we waited wins.
+        msg = session.execute(_LOCKED, by_id).scalar_one()
     except DBAPIError as exc:
         if lock_timed_out(exc):
             raise Busy(f"message {message_id}: its number stayed locked") from None
@@ -487,10 +555,34 @@ def _send(
     # find the private text if the number is (or has become) restricted.
     msg.private_body = None
     msg.status = "dry_run" if sender.dry_run else "sent"
-    _record(session, msg, now, msg.status)
-    session.flush()
+    _store_sent(session, msg, now)
     log.info("message %s to %s: %s", msg.id, mask(msg.to_number), msg.status)
     return Outcome(msg.status, "ok")
+
+
+def _store_sent(session: Session, msg: OutboundMessage, now: dt.datetime) -> None:
+    """A sent message and its attempt, as two prebuilt statements; the message then leaves
+    the session (its row is written: a later read in this session loads it anew). A message
+    with anything else changed (a reassigned check's summary), or a session with other
+    changes pending, goes through the unit of work, as every other outcome does."""
+    changed = {
+        key
+        for key, before in inspect(msg).committed_state.items()
+        if key not in _SENT_KEYS and before != getattr(msg, key)
+    }
+    if changed or session.new or any(other is not msg for other in session.dirty):
+        _record(session, msg, now, msg.status)
+        session.flush()
+        return
+    connection = session.connection()
+    values = {f"new_{name}": getattr(msg, name) for name in _SENT_COLUMNS}
+    attempt = {"message_id": msg.id, "at": now, "result": msg.status}
+    if connection.dialect.name == "postgresql":
+        connection.execute(_SENT_WITH_ATTEMPT, {**values, **attempt})
+    else:
+        connection.execute(_SENT, {"message_id": msg.id, **values})
+        connection.execute(_ATTEMPT, attempt)
+    session.expunge(msg)
 
 
 def _refused(

@@ -73,6 +73,9 @@ class Worker(SimpleWorker):
 
 def main(burst: bool = False) -> None:
     logs.configure()  # every line masked (SPEC §8)
+    # The Twilio SDK logs each request's and answer's headers at INFO, a dozen lines a message;
+    # our own line per message says what was sent (its errors still show).
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     wired = runtime.current()
     gc.freeze()  # the rules live as long as the process: the collector need not re-walk them
     if wired.settings.dry_run:

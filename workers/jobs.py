@@ -10,18 +10,27 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from rq import get_current_job
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gateway import erasure, ledger, number_checks, outbound
 from gateway.adapters.rq_queue import PURGE_EVERY, RECONCILE_EVERY, SEAL_EVERY
-from gateway.db import bound_lock_waits, lock_timed_out, transaction
+from gateway.db import (
+    autocommit,
+    bound_lock_waits,
+    bounds_lock_waits,
+    held,
+    lock_timed_out,
+    transaction,
+)
 from workers.runtime import WorkerRuntime, current
 
 log = logging.getLogger(__name__)
@@ -36,32 +45,49 @@ class ProviderBusy(Exception):
 
 
 @contextmanager
-def bounded(rt: WorkerRuntime) -> Iterator[Session]:
-    """A transaction whose lock waits are bounded by the runtime's lock_timeout."""
-    with transaction(rt.sessions) as session:
+def bounded(rt: WorkerRuntime, sessions: Callable[[], Session] | None = None) -> Iterator[Session]:
+    """A transaction whose lock waits are bounded by the runtime's lock_timeout (`sessions`:
+    on a connection the job holds, see gateway.db.held)."""
+    with transaction(sessions or rt.sessions) as session:
         bound_lock_waits(session, rt.lock_timeout)
         yield session
 
 
 def deliver(message_id: str) -> str:
-    """Decide at send time and send: SPEC §6, in one transaction holding the number's lock."""
+    """Decide at send time and send: SPEC §6, in one transaction holding the number's lock.
+
+    Two transactions, on one connection: the claim is committed before the send, so that a
+    worker that dies after Twilio took the message leaves it `sending` (then `unknown`),
+    never `queued` to be sent twice."""
     rt = current()
+    with held(rt.sessions) as connection:
+        return _deliver(rt, connection, message_id)
+
+
+def _deliver(rt: WorkerRuntime, connection: Connection, message_id: str) -> str:
     now = rt.clock()
     days = rt.settings.reassigned_check_days
+    sessions = partial(rt.sessions, bind=connection)
+    # The claim is one UPDATE: where the connection bounds its lock waits already (the
+    # worker's engine), it commits by itself, without BEGIN and COMMIT round trips.
+    alone = autocommit if bounds_lock_waits(connection.engine, rt.lock_timeout) else nullcontext
     try:
-        with bounded(rt) as session:
-            if not outbound.claim(session, message_id, now):
+        with alone(connection), bounded(rt, sessions) as session:
+            claimed = outbound.claim(session, message_id, now)
+            if claimed is None:
                 return "skipped: already taken or not due"
-            question = number_checks.question(session, rt.rules, message_id, now, days)
+            question = None
+            if rt.rules.categories[claimed.category].requires_grant:  # only these are screened
+                question = number_checks.question(session, rt.rules, message_id, now, days)
     except DBAPIError as exc:  # another transaction holds the message's row
         if not lock_timed_out(exc):
             raise
-        return _later(rt, message_id, now)
+        return _later(rt, sessions, message_id, now)
     job = get_current_job()
     final_try = job is None or not job.retries_left
-    screening = outbound.Screening(days, _ask_reassigned(rt, question))
+    screening = outbound.Screening(days, _ask_reassigned(rt, sessions, question))
     try:
-        with bounded(rt) as session:
+        with bounded(rt, sessions) as session:
             result = outbound.deliver(
                 session,
                 rt.rules,
@@ -70,11 +96,12 @@ def deliver(message_id: str) -> str:
                 now,
                 final_try=final_try,
                 screening=screening,
+                number=claimed.to_number,
             )
             if result.until is not None:
                 job_id = outbound.schedule_job_id(session, message_id, result.until)
     except outbound.Busy:  # nothing was decided or sent
-        return _later(rt, message_id, now)
+        return _later(rt, sessions, message_id, now)
     if result.until is not None:
         rt.outbox.deliver(message_id, job_id, at=result.until)
     if result.retry:
@@ -82,23 +109,27 @@ def deliver(message_id: str) -> str:
     return result.status
 
 
-def _ask_reassigned(rt: WorkerRuntime, question: number_checks.Question | None) -> int | None:
+def _ask_reassigned(
+    rt: WorkerRuntime, sessions: Callable[[], Session], question: number_checks.Question | None
+) -> int | None:
     """FCC §64.1200(m): marketing to a number not verified lately asks the reassigned-numbers
     database first — before the number's lock, so a STOP never waits on the provider. The
     query and its answer are committed at once; the check's id goes to the decision."""
     if question is None:
         return None
     asked = number_checks.ask(rt.numbers, question)
-    with bounded(rt) as session:
+    with bounded(rt, sessions) as session:
         return number_checks.record(session, asked, rt.clock()).id
 
 
-def _later(rt: WorkerRuntime, message_id: str, now: dt.datetime) -> str:
+def _later(
+    rt: WorkerRuntime, sessions: Callable[[], Session], message_id: str, now: dt.datetime
+) -> str:
     """The number (or the message) stayed locked past the bound: hand the claim back and try
     again in a while. If even that cannot be written, the job fails and reconcile (every
     minute) finds the message still queued."""
     at = now + rt.busy_retry
-    with bounded(rt) as session:
+    with bounded(rt, sessions) as session:
         job_id = outbound.retry_later(session, message_id, at, now)
     if job_id is None:
         return "skipped: no longer waiting to be sent"

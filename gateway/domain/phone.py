@@ -58,12 +58,17 @@ class Phone:
     def __str__(self) -> str:
         return self.e164
 
+    @functools.cached_property
+    def _parsed(self) -> phonenumbers.PhoneNumber:
+        """Parsed once for all the properties below (a number's zones and state alike)."""
+        return phonenumbers.parse(self.e164)
+
     def is_mobile_in(self, region: str) -> bool:
         """A number of the region's own country calling code that is, or may be, a mobile
         (phonenumbers cannot tell US mobiles from landlines: FIXED_LINE_OR_MOBILE). Not a
         premium-rate, toll-free or shared-cost one, nor another country's: a form that texts
         whatever number it is given is a way to buy texts to paying numbers (SMS pumping)."""
-        parsed = phonenumbers.parse(self.e164)
+        parsed = self._parsed
         return (
             parsed.country_code == phonenumbers.country_code_for_region(region)
             and phonenumbers.number_type(parsed) in _MOBILE
@@ -72,20 +77,20 @@ class Phone:
     @property
     def national(self) -> str:
         """As people write it in its own country: "(201) 555-0100"."""
-        parsed = phonenumbers.parse(self.e164)
+        parsed = self._parsed
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
 
     @property
     def zones(self) -> tuple[str, ...]:
         """IANA time zones phonenumbers knows for the number (several for some area codes)."""
-        parsed = phonenumbers.parse(self.e164)
+        parsed = self._parsed
         return tuple(z for z in timezone.time_zones_for_number(parsed) if z != "Etc/Unknown")
 
     @property
     def state(self) -> str | None:
         """The US state or territory of the number, by its canonical name ("Washington"), as
         the keywords file's state windows are keyed; None outside the US or when unknown."""
-        parsed = phonenumbers.parse(self.e164)
+        parsed = self._parsed
         region = phonenumbers.region_code_for_number(parsed)
         if region in TERRITORY_REGIONS:
             return NAMES[region]

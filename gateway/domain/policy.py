@@ -9,6 +9,7 @@ recent sends and `now`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -108,10 +109,17 @@ def decide(
     return Decision(Outcome.SEND, Reason.OK, event_id=event, text=text)
 
 
+@functools.cache
+def time_zone(name: str) -> ZoneInfo:
+    """The zone, loaded once per process. ZoneInfo's own cache keeps only the last 8 zones
+    strongly: US numbers name a few dozen, and each miss reads the zone's file again."""
+    return ZoneInfo(name)
+
+
 def allowed_at(t: dt.datetime, zones: Sequence[str], week: Week) -> bool:
     """Within the window in every zone of the number (several zones: the strictest)."""
     for zone in zones:
-        local = t.astimezone(ZoneInfo(zone))
+        local = t.astimezone(time_zone(zone))
         window = week.get(local.weekday())
         if window is not None and not window.allows(local.time()):
             return False
@@ -135,7 +143,7 @@ def next_allowed(now: dt.datetime, zones: Sequence[str], week: Week) -> dt.datet
 
 
 def _opening(now: dt.datetime, zone: str, days: int, week: Week) -> dt.datetime | None:
-    tz = ZoneInfo(zone)
+    tz = time_zone(zone)
     day = now.astimezone(tz).date() + dt.timedelta(days=days)
     window = week.get(day.weekday())
     start = window.start if window is not None else dt.time(0, 0)

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, update
+from sqlalchemy import Select, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -35,18 +35,30 @@ def _on_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+# Built once: building a statement costs more than running it. The lock is tried first (a
+# known number: one round trip); a new number's row is created, then locked.
+_HEAD = (
+    select(Subject.head_id, Subject.head_hash)
+    .where(Subject.number == bindparam("number"))
+    .with_for_update()
+)
+_NEW_SUBJECT = {
+    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(Subject)
+    .values(number=bindparam("number"), created_at=bindparam("now"))
+    .on_conflict_do_nothing(index_elements=["number"])
+    for dialect in (postgresql, sqlite)
+}
+
+
 def lock_number(session: Session, number: str, now: dt.datetime) -> tuple[int | None, str]:
     """Create the number's row if new, then hold its lock until the transaction ends: the
     number's chain head (its latest event's id and hash; None and GENESIS before any)."""
-    dialect = postgresql if _on_postgresql(session) else sqlite
-    session.execute(
-        dialect.insert(Subject)
-        .values(number=number, created_at=now)
-        .on_conflict_do_nothing(index_elements=["number"])
-    )
-    head = session.execute(
-        select(Subject.head_id, Subject.head_hash).where(Subject.number == number).with_for_update()
-    ).one()
+    connection = session.connection()
+    head = connection.execute(_HEAD, {"number": number}).first()
+    if head is None:
+        dialect = "postgresql" if _on_postgresql(session) else "sqlite"
+        connection.execute(_NEW_SUBJECT[dialect], {"number": number, "now": now})
+        head = connection.execute(_HEAD, {"number": number}).one()
     return head.head_id, head.head_hash or chain.GENESIS
 
 

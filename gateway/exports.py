@@ -1,15 +1,49 @@
-"""Ledger events as CSV or JSON Lines, one line at a time (SPEC §7 exports)."""
+"""Ledger events as CSV or JSON Lines, streamed (SPEC §7 exports): the header first, then
+the rows CHUNK_ROWS lines per chunk, so a ledger of millions costs thousands of writes and
+not millions, and memory stays flat."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import itertools
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from gateway.domain.chain import iso
-from gateway.models import ConsentEventRow
+
+CHUNK_ROWS = 500
+T = TypeVar("T")
+
+
+class EventRow(Protocol):
+    """An event as stored: the ORM's row, or a Core row of the same columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def occurred_at(self) -> dt.datetime: ...
+    @property
+    def recorded_at(self) -> dt.datetime: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def evidence(self) -> Any: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+
 
 COLUMNS = (
     "id",
@@ -28,7 +62,7 @@ COLUMNS = (
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def event_record(row: ConsentEventRow) -> dict[str, Any]:
+def event_record(row: EventRow) -> dict[str, Any]:
     return {
         "id": row.id,
         "number": row.number,
@@ -51,20 +85,45 @@ def safe_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def csv_lines(rows: Iterable[ConsentEventRow]) -> Iterator[str]:
+def csv_cells(row: EventRow) -> list[str]:
+    """`safe_cell` of each of the record's COLUMNS (an id and a time never start a formula)."""
+    return [
+        str(row.id),
+        safe_cell(row.number),
+        safe_cell(row.category),
+        safe_cell(row.action),
+        safe_cell(row.source),
+        iso(row.occurred_at),
+        iso(row.recorded_at),
+        safe_cell(row.actor),
+        safe_cell(row.evidence),
+        safe_cell(row.prev_hash),
+        safe_cell(row.hash),
+    ]
+
+
+def csv_lines(rows: Iterable[EventRow]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     yield _drain(buffer)
-    for row in rows:
-        record = event_record(row)
-        writer.writerow([safe_cell(record[c]) for c in COLUMNS])
+    for chunk in _chunks(rows):
+        writer.writerows([csv_cells(row) for row in chunk])
         yield _drain(buffer)
 
 
-def jsonl_lines(rows: Iterable[ConsentEventRow]) -> Iterator[str]:
-    for row in rows:
-        yield json.dumps(event_record(row), sort_keys=True, ensure_ascii=False) + "\n"
+def jsonl_lines(rows: Iterable[EventRow]) -> Iterator[str]:
+    for chunk in _chunks(rows):
+        yield "".join(
+            json.dumps(event_record(row), sort_keys=True, ensure_ascii=False) + "\n"
+            for row in chunk
+        )
+
+
+def _chunks(rows: Iterable[T]) -> Iterator[list[T]]:
+    it = iter(rows)
+    while chunk := list(itertools.islice(it, CHUNK_ROWS)):
+        yield chunk
 
 
 def _drain(buffer: io.StringIO) -> str:

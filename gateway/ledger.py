@@ -25,6 +25,7 @@ from gateway.domain.consent import (
     Source,
     Status,
     contested_order,
+    state_as_of,
     status_of,
     supersedes,
 )
@@ -168,6 +169,70 @@ def current(session: Session, number: str) -> dict[str, Event]:
     return {row.category: to_event(row) for row in rows}
 
 
+EVENT_COLUMNS = (
+    ConsentEventRow.id,
+    ConsentEventRow.number,
+    ConsentEventRow.category,
+    ConsentEventRow.action,
+    ConsentEventRow.source,
+    ConsentEventRow.occurred_at,
+    ConsentEventRow.recorded_at,
+    ConsentEventRow.actor,
+    ConsentEventRow.evidence,
+    ConsentEventRow.hash,
+)
+
+
+def _event(row: Any) -> Event:
+    return Event(
+        row.id,
+        row.number,
+        row.category,
+        Action(row.action),
+        Source(row.source),
+        row.occurred_at,
+        row.recorded_at,
+        row.actor,
+        row.evidence,
+        row.hash,
+    )
+
+
+def consent_of(
+    session: Session, number: str, at: dt.datetime | None = None
+) -> tuple[dict[str, Event], list[Event]]:
+    """What a consent lookup shows, in one indexed query: the event in force per category
+    (now, from the state table; or as of `at`, from the number's history) and the number's
+    corrections (to show what each voided)."""
+    is_correction = ConsentEventRow.source == Source.CORRECTION.value
+    if at is not None:
+        query = select(*EVENT_COLUMNS).where(ConsentEventRow.number == number)
+        events = [_event(row) for row in session.execute(query.order_by(ConsentEventRow.id))]
+        fixes = [e for e in events if e.source is Source.CORRECTION]
+        return state_as_of(events, at), fixes
+    in_force = ConsentStateRow.number.is_not(None).label("in_force")
+    query = (
+        select(*EVENT_COLUMNS, in_force)
+        .outerjoin(
+            ConsentStateRow,
+            (ConsentStateRow.event_id == ConsentEventRow.id)
+            & (ConsentStateRow.number == ConsentEventRow.number),
+        )
+        .where(ConsentEventRow.number == number)
+        .where(ConsentStateRow.number.is_not(None) | is_correction)
+        .order_by(ConsentEventRow.id)
+    )
+    now: dict[str, Event] = {}
+    fixes = []
+    for row in session.execute(query):
+        event = _event(row)
+        if row.in_force:
+            now[event.category] = event
+        if event.source is Source.CORRECTION:
+            fixes.append(event)
+    return now, fixes
+
+
 def current_status(session: Session, number: str, category: str) -> Status:
     state = session.get(ConsentStateRow, (number, category))
     return Status(state.status) if state else Status.NONE
@@ -186,13 +251,37 @@ def get(session: Session, event_id: int) -> Event | None:
     return to_event(row) if row else None
 
 
+# What the chain covers of an event, as plain columns: verify and the export stream rows of
+# these (Core rows, a server-side cursor on PostgreSQL), never ORM objects, whose identity
+# map and attribute machinery cost several times the hashing itself.
+LINK_COLUMNS = (
+    ConsentEventRow.id,
+    ConsentEventRow.number,
+    ConsentEventRow.category,
+    ConsentEventRow.action,
+    ConsentEventRow.source,
+    ConsentEventRow.occurred_at,
+    ConsentEventRow.recorded_at,
+    ConsentEventRow.actor,
+    ConsentEventRow.evidence,
+    ConsentEventRow.prev_hash,
+    ConsentEventRow.hash,
+)
+STREAM_ROWS = 2000  # rows per fetch from the server-side cursor: memory stays flat
+
+
+def _streamed(session: Session, query: Select[Any]) -> Iterator[Any]:
+    """The query's rows fetched STREAM_ROWS at a time (a server-side cursor on PostgreSQL)."""
+    return iter(session.execute(query.execution_options(yield_per=STREAM_ROWS)))
+
+
 def links(session: Session, upto: int | None = None) -> Iterator[chain.Link]:
     """Every event (or those with ids up to `upto`) in id order, streamed."""
-    query = select(ConsentEventRow).order_by(ConsentEventRow.id)
+    query = select(*LINK_COLUMNS).order_by(ConsentEventRow.id)
     if upto is not None:
         query = query.where(ConsentEventRow.id <= upto)
-    for row in session.execute(query.execution_options(yield_per=1000)).scalars():
-        yield to_link(row)
+    for row in _streamed(session, query):
+        yield chain.Link(*row)
 
 
 def verify(session: Session) -> chain.Verdict:
@@ -236,14 +325,11 @@ def _old_chain_breaks(session: Session) -> list[chain.Break]:
 
 def _number_breaks(session: Session) -> list[chain.Break]:
     query = (
-        select(ConsentEventRow, Subject.head_id, Subject.head_hash)
+        select(*LINK_COLUMNS, Subject.head_id, Subject.head_hash)
         .outerjoin(Subject, Subject.number == ConsentEventRow.number)
         .order_by(ConsentEventRow.number, ConsentEventRow.id)
-        .execution_options(yield_per=1000)
     )
-    rows = (
-        (to_link(row), head_id, head_hash) for row, head_id, head_hash in session.execute(query)
-    )
+    rows = ((chain.Link(*row[:11]), row[11], row[12]) for row in _streamed(session, query))
     found = list(chain.number_breaks(rows, head(session)[0]))
     # A number whose head names events none of which is on file any more.
     emptied = select(Subject.head_id).where(
@@ -432,7 +518,11 @@ class EventFilter:
 def events_query(f: EventFilter, after: int | None = None) -> Select[ConsentEventRow]:
     """In chain order (id ascending): a cursor `after` an id is stable under new inserts,
     which only ever take higher ids."""
-    query = select(ConsentEventRow).order_by(ConsentEventRow.id)
+    return _filtered(select(ConsentEventRow), f, after)
+
+
+def _filtered(query: Select[Any], f: EventFilter, after: int | None = None) -> Select[Any]:
+    query = query.order_by(ConsentEventRow.id)
     for column, value in (
         (ConsentEventRow.number, f.number),
         (ConsentEventRow.category, f.category),
@@ -450,17 +540,15 @@ def events_query(f: EventFilter, after: int | None = None) -> Select[ConsentEven
     return query
 
 
-def stream(session: Session, f: EventFilter) -> Iterator[ConsentEventRow]:
-    """Every matching event, fetched a thousand at a time (a server-side cursor on
-    PostgreSQL): memory stays flat however large the ledger."""
+def stream(session: Session, f: EventFilter) -> Iterator[Any]:
+    """Every matching event as a row of LINK_COLUMNS (read by attribute, like the ORM's),
+    fetched STREAM_ROWS at a time (a server-side cursor on PostgreSQL): memory stays flat
+    however large the ledger."""
     if session.get_bind().dialect.name == "postgresql":
         # A slow reader (a download over a poor link, `| less`) leaves this transaction idle
         # between pages: the server-wide idle limit must not cut the export short.
         session.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
-    query = events_query(f).execution_options(yield_per=1000)
-    for row in session.execute(query).scalars():
-        yield row
-        session.expunge(row)
+    return _streamed(session, _filtered(select(*LINK_COLUMNS), f))
 
 
 def number_head(session: Session, number: str) -> tuple[int | None, str]:

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, update
+from sqlalchemy import Select, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -198,33 +198,41 @@ def _event(row: Any) -> Event:
     )
 
 
+# A lookup's two statements, built once (building a select costs more than running it).
+_HISTORY = (
+    select(*EVENT_COLUMNS)
+    .where(ConsentEventRow.number == bindparam("number"))
+    .order_by(ConsentEventRow.id)
+)
+_IN_FORCE_OR_CORRECTION = (
+    select(*EVENT_COLUMNS, ConsentStateRow.number.is_not(None).label("in_force"))
+    .outerjoin(
+        ConsentStateRow,
+        (ConsentStateRow.event_id == ConsentEventRow.id)
+        & (ConsentStateRow.number == ConsentEventRow.number),
+    )
+    .where(ConsentEventRow.number == bindparam("number"))
+    .where(
+        ConsentStateRow.number.is_not(None) | (ConsentEventRow.source == Source.CORRECTION.value)
+    )
+    .order_by(ConsentEventRow.id)
+)
+
+
 def consent_of(
     session: Session, number: str, at: dt.datetime | None = None
 ) -> tuple[dict[str, Event], list[Event]]:
     """What a consent lookup shows, in one indexed query: the event in force per category
     (now, from the state table; or as of `at`, from the number's history) and the number's
     corrections (to show what each voided)."""
-    is_correction = ConsentEventRow.source == Source.CORRECTION.value
+    connection = session.connection()  # Core: no ORM compile or identity map for a read
     if at is not None:
-        query = select(*EVENT_COLUMNS).where(ConsentEventRow.number == number)
-        events = [_event(row) for row in session.execute(query.order_by(ConsentEventRow.id))]
+        events = [_event(row) for row in connection.execute(_HISTORY, {"number": number})]
         fixes = [e for e in events if e.source is Source.CORRECTION]
         return state_as_of(events, at), fixes
-    in_force = ConsentStateRow.number.is_not(None).label("in_force")
-    query = (
-        select(*EVENT_COLUMNS, in_force)
-        .outerjoin(
-            ConsentStateRow,
-            (ConsentStateRow.event_id == ConsentEventRow.id)
-            & (ConsentStateRow.number == ConsentEventRow.number),
-        )
-        .where(ConsentEventRow.number == number)
-        .where(ConsentStateRow.number.is_not(None) | is_correction)
-        .order_by(ConsentEventRow.id)
-    )
     now: dict[str, Event] = {}
     fixes = []
-    for row in session.execute(query):
+    for row in connection.execute(_IN_FORCE_OR_CORRECTION, {"number": number}):
         event = _event(row)
         if row.in_force:
             now[event.category] = event
@@ -270,7 +278,7 @@ LINK_COLUMNS = (
 STREAM_ROWS = 2000  # rows per fetch from the server-side cursor: memory stays flat
 
 
-def _streamed(session: Session, query: Select[Any]) -> Iterator[Any]:
+def streamed(session: Session, query: Select[Any]) -> Iterator[Any]:
     """The query's rows fetched STREAM_ROWS at a time (a server-side cursor on PostgreSQL)."""
     return iter(session.execute(query.execution_options(yield_per=STREAM_ROWS)))
 
@@ -280,7 +288,7 @@ def links(session: Session, upto: int | None = None) -> Iterator[chain.Link]:
     query = select(*LINK_COLUMNS).order_by(ConsentEventRow.id)
     if upto is not None:
         query = query.where(ConsentEventRow.id <= upto)
-    for row in _streamed(session, query):
+    for row in streamed(session, query):
         yield chain.Link(*row)
 
 
@@ -329,7 +337,7 @@ def _number_breaks(session: Session) -> list[chain.Break]:
         .outerjoin(Subject, Subject.number == ConsentEventRow.number)
         .order_by(ConsentEventRow.number, ConsentEventRow.id)
     )
-    rows = ((chain.Link(*row[:11]), row[11], row[12]) for row in _streamed(session, query))
+    rows = ((chain.Link(*row[:11]), row[11], row[12]) for row in streamed(session, query))
     found = list(chain.number_breaks(rows, head(session)[0]))
     # A number whose head names events none of which is on file any more.
     emptied = select(Subject.head_id).where(
@@ -518,25 +526,30 @@ class EventFilter:
 def events_query(f: EventFilter, after: int | None = None) -> Select[ConsentEventRow]:
     """In chain order (id ascending): a cursor `after` an id is stable under new inserts,
     which only ever take higher ids."""
-    return _filtered(select(ConsentEventRow), f, after)
+    return filtered(select(ConsentEventRow), f, after)
 
 
-def _filtered(query: Select[Any], f: EventFilter, after: int | None = None) -> Select[Any]:
-    query = query.order_by(ConsentEventRow.id)
+def filtered(
+    query: Select[Any], f: EventFilter, after: int | None = None, table: Any = None
+) -> Select[Any]:
+    """`query` ordered by id, with `f`'s conditions (on `table`, an alias of consent_events,
+    if given)."""
+    c = ConsentEventRow if table is None else table.c
+    query = query.order_by(c.id)
     for column, value in (
-        (ConsentEventRow.number, f.number),
-        (ConsentEventRow.category, f.category),
-        (ConsentEventRow.action, f.action),
-        (ConsentEventRow.source, f.source),
+        (c.number, f.number),
+        (c.category, f.category),
+        (c.action, f.action),
+        (c.source, f.source),
     ):
         if value is not None:
             query = query.where(column == value)
     if f.since is not None:
-        query = query.where(ConsentEventRow.occurred_at >= f.since)
+        query = query.where(c.occurred_at >= f.since)
     if f.until is not None:
-        query = query.where(ConsentEventRow.occurred_at < f.until)
+        query = query.where(c.occurred_at < f.until)
     if after is not None:
-        query = query.where(ConsentEventRow.id > after)
+        query = query.where(c.id > after)
     return query
 
 
@@ -548,7 +561,7 @@ def stream(session: Session, f: EventFilter) -> Iterator[Any]:
         # A slow reader (a download over a poor link, `| less`) leaves this transaction idle
         # between pages: the server-wide idle limit must not cut the export short.
         session.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
-    return _streamed(session, _filtered(select(*LINK_COLUMNS), f))
+    return streamed(session, filtered(select(*LINK_COLUMNS), f))
 
 
 def number_head(session: Session, number: str) -> tuple[int | None, str]:

@@ -2,7 +2,8 @@
 same rows, on PostgreSQL, in one interleaved run.
 
     DATABASE_URL=postgresql://… .venv/bin/python bench/ledger.py \\
-        [--numbers 1000000] [--events 5000000] [--reuse] [--runs 3] [--heavy-runs 1]
+        [--numbers 1000000] [--events 5000000] [--reuse] [--runs 3] [--heavy-runs 1] \\
+        [--import-rows 100000] [--skip lookups|verify|export|import]
 
 Fills a schema of DATABASE_URL with --numbers numbers and --events consent events by COPY
 (bench/ledger_fill.py: every event a valid link of its number's hash chain, heads, states and
@@ -426,7 +427,9 @@ def main() -> None:
     parser.add_argument("--quiet", type=float, default=15, help="seconds of STOPs alone first")
     parser.add_argument("--import-timeout", type=float, default=3600)
     parser.add_argument("--child-timeout", type=float, default=3600)
-    parser.add_argument("--skip", action="append", default=[], choices=["import", "heavy"])
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=["lookups", "verify", "export", "import"]
+    )
     parser.add_argument("--app", default="gateway.app:create_app()", help=argparse.SUPPRESS)
     args = parser.parse_args()
     given = os.environ.get("DATABASE_URL")
@@ -446,11 +449,13 @@ def main() -> None:
             flush=True,
         )
         drawn = numbers(args.numbers)
-        out["lookups"] = lookups(ready, drawn, args)
-        report_lookups(out["lookups"], args)
-        if "heavy" not in args.skip:
+        if "lookups" not in args.skip:
+            out["lookups"] = lookups(ready, drawn, args)
+            report_lookups(out["lookups"], args)
+        if "verify" not in args.skip:
             out["verify"] = heavy(ready.url, raw_hashing, smsgate_verify, args)
             report_heavy("verify", "events", out["verify"])
+        if "export" not in args.skip:
             out["export"] = heavy(ready.url, copy_export, smsgate_export, args)
             report_heavy("export", "bytes", out["export"])
         if "import" not in args.skip:

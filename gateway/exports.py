@@ -225,24 +225,29 @@ def _csv_on_postgresql(
         literal_column(_TAIL_SQL).label("tail"),
         e.c.id,
     ).select_from(e)
-    rows = ledger.streamed(session, ledger.filtered(query, f, table=e))
+    connection = session.connection()
+    compiled = ledger.filtered(query, f, table=e).compile(dialect=connection.dialect)
+    driver: Any = connection.connection.driver_connection  # psycopg's: plain tuples, fast
 
-    def with_stored(rows: Iterator[Any]) -> Iterator[list[Any]]:
-        """Each chunk, a line the SQL left NULL with its stored row (read by the thread,
-        which alone uses the session meanwhile)."""
-        for chunk in _chunks(rows):
-            yield [
-                (row.head, row.evidence, row.tail, None)
-                if row.head is not None
-                else (None, None, None, session.get(ConsentEventRow, row.id))
-                for row in chunk
-            ]
+    def fetched() -> Iterator[list[Any]]:
+        """Chunks of (head, evidence, tail, id), a line the SQL left NULL with its stored row
+        in place of the id (read by the thread, which alone uses the connection meanwhile)."""
+        with driver.cursor(name="ledger_export") as cursor:
+            cursor.itersize = ledger.STREAM_ROWS
+            cursor.execute(str(compiled), compiled.params)
+            while chunk := cursor.fetchmany(CHUNK_ROWS):
+                yield [
+                    row
+                    if row[0] is not None
+                    else (None, None, None, session.get(ConsentEventRow, row[3]))
+                    for row in chunk
+                ]
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     yield _drain(buffer)
-    for chunk in _read_ahead(with_stored(rows)):
+    for chunk in _read_ahead(fetched()):
         lines = []
         for head, evidence, tail, stored in chunk:
             if head is None:

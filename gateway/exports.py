@@ -216,6 +216,10 @@ def _csv_on_postgresql(
     around the evidence; Python writes the evidence as `safe_cell` does (json.dumps, keys
     sorted), and whole lines the SQL left NULL, with `csv_cells`. A thread reads ahead (the
     database works while Python writes); it alone uses the session until it is done."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    yield _drain(buffer)
     # A slow reader leaves this transaction idle between pages (see `ledger.stream`).
     session.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
     e = ConsentEventRow.__table__.alias("e")
@@ -243,10 +247,6 @@ def _csv_on_postgresql(
                     for row in chunk
                 ]
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    yield _drain(buffer)
     for chunk in _read_ahead(fetched()):
         lines = []
         for head, evidence, tail, stored in chunk:

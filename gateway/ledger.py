@@ -556,12 +556,13 @@ def filtered(
 def stream(session: Session, f: EventFilter) -> Iterator[Any]:
     """Every matching event as a row of LINK_COLUMNS (read by attribute, like the ORM's),
     fetched STREAM_ROWS at a time (a server-side cursor on PostgreSQL): memory stays flat
-    however large the ledger."""
+    however large the ledger. Lazy: no statement runs (on SQLite, no write lock is taken)
+    before the first row is asked for, so an export's header goes out first."""
     if session.get_bind().dialect.name == "postgresql":
         # A slow reader (a download over a poor link, `| less`) leaves this transaction idle
         # between pages: the server-wide idle limit must not cut the export short.
         session.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
-    return streamed(session, filtered(select(*LINK_COLUMNS), f))
+    yield from streamed(session, filtered(select(*LINK_COLUMNS), f))
 
 
 def number_head(session: Session, number: str) -> tuple[int | None, str]:

@@ -72,9 +72,14 @@ def corrected_by(session: Session, numbers: Iterable[str]) -> dict[int, int]:
 
 def corrections_of(session: Session, number: str) -> dict[int, Event]:
     """Per corrected event id, the correction that voided it, for one number."""
+    return voided_by(ledger.history(session, number))
+
+
+def voided_by(events: Iterable[Event]) -> dict[int, Event]:
+    """Per corrected event id, the correction among `events` that voided it."""
     return {
         e.evidence["corrects"]: e
-        for e in ledger.history(session, number)
+        for e in events
         if e.source is Source.CORRECTION and _names(e.evidence)
     }
 

@@ -229,3 +229,17 @@ def autocommit(connection: Connection) -> Iterator[Connection]:
         yield connection
     finally:
         connection.execution_options(isolation_level=connection.default_isolation_level)
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """Reads that need no common snapshot (each statement is whole by itself, or reads rows
+    that never change): on PostgreSQL in autocommit, which spares the BEGIN and COMMIT round
+    trips; on SQLite a transaction as usual. Nothing may be written through it."""
+    with factory() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            with session.begin():
+                yield session
+            return
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session

@@ -25,6 +25,7 @@ from gateway.domain.consent import (
     Source,
     Status,
     contested_order,
+    state_as_of,
     status_of,
     supersedes,
 )
@@ -180,6 +181,78 @@ def current(session: Session, number: str) -> dict[str, Event]:
     return {row.category: to_event(row) for row in rows}
 
 
+EVENT_COLUMNS = (
+    ConsentEventRow.id,
+    ConsentEventRow.number,
+    ConsentEventRow.category,
+    ConsentEventRow.action,
+    ConsentEventRow.source,
+    ConsentEventRow.occurred_at,
+    ConsentEventRow.recorded_at,
+    ConsentEventRow.actor,
+    ConsentEventRow.evidence,
+    ConsentEventRow.hash,
+)
+
+
+def _event(row: Any) -> Event:
+    return Event(
+        row.id,
+        row.number,
+        row.category,
+        Action(row.action),
+        Source(row.source),
+        row.occurred_at,
+        row.recorded_at,
+        row.actor,
+        row.evidence,
+        row.hash,
+    )
+
+
+# A lookup's two statements, built once (building a select costs more than running it).
+_HISTORY = (
+    select(*EVENT_COLUMNS)
+    .where(ConsentEventRow.number == bindparam("number"))
+    .order_by(ConsentEventRow.id)
+)
+_IN_FORCE_OR_CORRECTION = (
+    select(*EVENT_COLUMNS, ConsentStateRow.number.is_not(None).label("in_force"))
+    .outerjoin(
+        ConsentStateRow,
+        (ConsentStateRow.event_id == ConsentEventRow.id)
+        & (ConsentStateRow.number == ConsentEventRow.number),
+    )
+    .where(ConsentEventRow.number == bindparam("number"))
+    .where(
+        ConsentStateRow.number.is_not(None) | (ConsentEventRow.source == Source.CORRECTION.value)
+    )
+    .order_by(ConsentEventRow.id)
+)
+
+
+def consent_of(
+    session: Session, number: str, at: dt.datetime | None = None
+) -> tuple[dict[str, Event], list[Event]]:
+    """What a consent lookup shows, in one indexed query: the event in force per category
+    (now, from the state table; or as of `at`, from the number's history) and the number's
+    corrections (to show what each voided)."""
+    connection = session.connection()  # Core: no ORM compile or identity map for a read
+    if at is not None:
+        events = [_event(row) for row in connection.execute(_HISTORY, {"number": number})]
+        fixes = [e for e in events if e.source is Source.CORRECTION]
+        return state_as_of(events, at), fixes
+    now: dict[str, Event] = {}
+    fixes = []
+    for row in connection.execute(_IN_FORCE_OR_CORRECTION, {"number": number}):
+        event = _event(row)
+        if row.in_force:
+            now[event.category] = event
+        if event.source is Source.CORRECTION:
+            fixes.append(event)
+    return now, fixes
+
+
 def current_status(session: Session, number: str, category: str) -> Status:
     state = session.get(ConsentStateRow, (number, category))
     return Status(state.status) if state else Status.NONE
@@ -198,13 +271,37 @@ def get(session: Session, event_id: int) -> Event | None:
     return to_event(row) if row else None
 
 
+# What the chain covers of an event, as plain columns: verify and the export stream rows of
+# these (Core rows, a server-side cursor on PostgreSQL), never ORM objects, whose identity
+# map and attribute machinery cost several times the hashing itself.
+LINK_COLUMNS = (
+    ConsentEventRow.id,
+    ConsentEventRow.number,
+    ConsentEventRow.category,
+    ConsentEventRow.action,
+    ConsentEventRow.source,
+    ConsentEventRow.occurred_at,
+    ConsentEventRow.recorded_at,
+    ConsentEventRow.actor,
+    ConsentEventRow.evidence,
+    ConsentEventRow.prev_hash,
+    ConsentEventRow.hash,
+)
+STREAM_ROWS = 2000  # rows per fetch from the server-side cursor: memory stays flat
+
+
+def streamed(session: Session, query: Select[Any]) -> Iterator[Any]:
+    """The query's rows fetched STREAM_ROWS at a time (a server-side cursor on PostgreSQL)."""
+    return iter(session.execute(query.execution_options(yield_per=STREAM_ROWS)))
+
+
 def links(session: Session, upto: int | None = None) -> Iterator[chain.Link]:
     """Every event (or those with ids up to `upto`) in id order, streamed."""
-    query = select(ConsentEventRow).order_by(ConsentEventRow.id)
+    query = select(*LINK_COLUMNS).order_by(ConsentEventRow.id)
     if upto is not None:
         query = query.where(ConsentEventRow.id <= upto)
-    for row in session.execute(query.execution_options(yield_per=1000)).scalars():
-        yield to_link(row)
+    for row in streamed(session, query):
+        yield chain.Link(*row)
 
 
 def verify(session: Session) -> chain.Verdict:
@@ -248,14 +345,11 @@ def _old_chain_breaks(session: Session) -> list[chain.Break]:
 
 def _number_breaks(session: Session) -> list[chain.Break]:
     query = (
-        select(ConsentEventRow, Subject.head_id, Subject.head_hash)
+        select(*LINK_COLUMNS, Subject.head_id, Subject.head_hash)
         .outerjoin(Subject, Subject.number == ConsentEventRow.number)
         .order_by(ConsentEventRow.number, ConsentEventRow.id)
-        .execution_options(yield_per=1000)
     )
-    rows = (
-        (to_link(row), head_id, head_hash) for row, head_id, head_hash in session.execute(query)
-    )
+    rows = ((chain.Link(*row[:11]), row[11], row[12]) for row in streamed(session, query))
     found = list(chain.number_breaks(rows, head(session)[0]))
     # A number whose head names events none of which is on file any more.
     emptied = select(Subject.head_id).where(
@@ -458,35 +552,43 @@ class EventFilter:
 def events_query(f: EventFilter, after: int | None = None) -> Select[ConsentEventRow]:
     """In chain order (id ascending): a cursor `after` an id is stable under new inserts,
     which only ever take higher ids."""
-    query = select(ConsentEventRow).order_by(ConsentEventRow.id)
+    return filtered(select(ConsentEventRow), f, after)
+
+
+def filtered(
+    query: Select[Any], f: EventFilter, after: int | None = None, table: Any = None
+) -> Select[Any]:
+    """`query` ordered by id, with `f`'s conditions (on `table`, an alias of consent_events,
+    if given)."""
+    c = ConsentEventRow if table is None else table.c
+    query = query.order_by(c.id)
     for column, value in (
-        (ConsentEventRow.number, f.number),
-        (ConsentEventRow.category, f.category),
-        (ConsentEventRow.action, f.action),
-        (ConsentEventRow.source, f.source),
+        (c.number, f.number),
+        (c.category, f.category),
+        (c.action, f.action),
+        (c.source, f.source),
     ):
         if value is not None:
             query = query.where(column == value)
     if f.since is not None:
-        query = query.where(ConsentEventRow.occurred_at >= f.since)
+        query = query.where(c.occurred_at >= f.since)
     if f.until is not None:
-        query = query.where(ConsentEventRow.occurred_at < f.until)
+        query = query.where(c.occurred_at < f.until)
     if after is not None:
-        query = query.where(ConsentEventRow.id > after)
+        query = query.where(c.id > after)
     return query
 
 
-def stream(session: Session, f: EventFilter) -> Iterator[ConsentEventRow]:
-    """Every matching event, fetched a thousand at a time (a server-side cursor on
-    PostgreSQL): memory stays flat however large the ledger."""
+def stream(session: Session, f: EventFilter) -> Iterator[Any]:
+    """Every matching event as a row of LINK_COLUMNS (read by attribute, like the ORM's),
+    fetched STREAM_ROWS at a time (a server-side cursor on PostgreSQL): memory stays flat
+    however large the ledger. Lazy: no statement runs (on SQLite, no write lock is taken)
+    before the first row is asked for, so an export's header goes out first."""
     if session.get_bind().dialect.name == "postgresql":
         # A slow reader (a download over a poor link, `| less`) leaves this transaction idle
         # between pages: the server-wide idle limit must not cut the export short.
         session.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
-    query = events_query(f).execution_options(yield_per=1000)
-    for row in session.execute(query).scalars():
-        yield row
-        session.expunge(row)
+    yield from streamed(session, filtered(select(*LINK_COLUMNS), f))
 
 
 def number_head(session: Session, number: str) -> tuple[int | None, str]:

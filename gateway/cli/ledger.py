@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
@@ -16,11 +16,10 @@ from gateway.domain.chain import iso
 from gateway.domain.consent import Source, status_of
 from gateway.domain.restriction import RESTRICTIONS
 from gateway.domain.restriction import in_force as restriction_in_force
-from gateway.exports import FORMATS
+from gateway.exports import FORMATS, export
 from gateway.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
-T = TypeVar("T")
 
 ledger_group = click.Group("ledger", help="The consent ledger.")
 ledger_group.add_command(import_command)
@@ -183,7 +182,6 @@ def ledger_export(kind: str, output: str, **filters: str | None) -> None:
     rt = open_runtime()
     f = _filter(rt, **filters)
     console_read(rt, "ledger.export", (f.number,) if f.number else (), f.number is None)
-    lines, _ = FORMATS[kind]
     with transaction(rt.sessions) as session:
         total = ledger.count(session, f)
         with (
@@ -192,12 +190,6 @@ def ledger_export(kind: str, output: str, **filters: str | None) -> None:
                 length=total, label="exporting", file=sys.stderr, hidden=not sys.stderr.isatty()
             ) as bar,
         ):
-            for line in lines(_counted(ledger.stream(session, f), bar.update)):
-                out.write(line)
+            for chunk in export(session, f, kind, bar.update):
+                out.write(chunk)
     click.echo(f"exported {total} events", err=True)
-
-
-def _counted(rows: Iterator[T], tick: Callable[[int], None]) -> Iterator[T]:
-    for row in rows:
-        yield row
-        tick(1)

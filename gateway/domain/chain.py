@@ -19,8 +19,9 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 GENESIS = "0" * 64
@@ -29,11 +30,39 @@ ERASABLE = frozenset({"text", "body", "note"})  # free text a patient may have e
 
 
 def iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC, to the microsecond, with a Z: 2026-12-05T12:30:15.000000Z."""
+    utc = t if t.tzinfo is dt.UTC else t.astimezone(dt.UTC)
+    if utc.year < 1000:  # strftime's %Y does not pad such years; keep its bytes
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+# json.dumps of one string, with ensure_ascii (the event's fields) and without (evidence):
+# json's own C encoders, so the bytes are json.dumps's.
+_ascii: Callable[[str], str] = encode_basestring_ascii
+_text: Callable[[str], str] = encode_basestring
 
 
 def _canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _scalar_json(value: Any) -> str | None:
+    """`_canonical_json` of a string, None, bool or int, written directly (the same bytes,
+    a few times faster); None for anything else, which goes through json.dumps."""
+    kind = type(value)
+    if kind is str:
+        return _text(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    return None
+
+
+NULL_DIGEST = '"' + hashlib.sha256(b"null").hexdigest() + '"'
 
 
 def _is_marker(value: Any) -> bool:
@@ -45,7 +74,9 @@ def field_digest(key: str, value: Any) -> str:
     marker on any other field (a disclosure, a form id) is tampering and fails the chain."""
     if key in ERASABLE and _is_marker(value):
         return str(value[ERASED])
-    return hashlib.sha256(_canonical_json(value)).hexdigest()
+    written = _scalar_json(value)
+    data = _canonical_json(value) if written is None else written.encode()
+    return hashlib.sha256(data).hexdigest()
 
 
 def has_erasure_marker(evidence: Mapping[str, Any]) -> bool:
@@ -55,9 +86,23 @@ def has_erasure_marker(evidence: Mapping[str, Any]) -> bool:
 def evidence_digest(evidence: Mapping[str, Any]) -> str:
     """A digest over each field's own digest, so one field can be erased (replaced by its
     digest) while the rest of the evidence, and the chain, still verify."""
-    return hashlib.sha256(
-        _canonical_json({k: field_digest(k, v) for k, v in evidence.items()})
-    ).hexdigest()
+    # `_canonical_json` of {key: field_digest}, written directly: the same bytes (keys
+    # sorted, no spaces), without json.dumps's generality; the usual fields (text, null)
+    # inline. tests/test_chain_canonical.py holds it to the json.dumps form.
+    parts = []
+    for key in sorted(evidence):
+        if type(key) is not str:
+            digests = {k: field_digest(k, v) for k, v in evidence.items()}
+            return hashlib.sha256(_canonical_json(digests)).hexdigest()
+        value = evidence[key]
+        if type(value) is str:
+            digest = '"' + hashlib.sha256(_text(value).encode()).hexdigest() + '"'
+        elif value is None:
+            digest = NULL_DIGEST
+        else:  # an erasure marker's digest is as stored: escaped like any text
+            digest = _text(field_digest(key, value))
+        parts.append(f"{_text(key)}:{digest}")
+    return hashlib.sha256(("{" + ",".join(parts) + "}").encode()).hexdigest()
 
 
 def erase_text(evidence: Mapping[str, Any]) -> dict[str, Any]:
@@ -85,6 +130,24 @@ class Link:
     hash: str = ""
 
     def canonical(self) -> bytes:
+        """json.dumps of the fields, keys sorted, no spaces, ASCII: written directly (the same
+        bytes, see `canonical_json_dumps`, which it is tested against)."""
+        if type(self.id) is not int:
+            return self.canonical_json_dumps()
+        try:
+            text = (
+                f'{{"action":{_ascii(self.action)},"actor":{_ascii(self.actor)},'
+                f'"category":{_ascii(self.category)},'
+                f'"evidence_digest":"{evidence_digest(self.evidence)}","id":{int.__repr__(self.id)},'
+                f'"number":{_ascii(self.number)},"occurred_at":"{iso(self.occurred_at)}",'
+                f'"prev_hash":{_ascii(self.prev_hash)},"recorded_at":"{iso(self.recorded_at)}",'
+                f'"source":{_ascii(self.source)}}}'
+            )
+        except TypeError:  # a field that is not a string (None): json.dumps's own form
+            return self.canonical_json_dumps()
+        return text.encode()
+
+    def canonical_json_dumps(self) -> bytes:
         fields = {
             "id": self.id,
             "number": self.number,

@@ -7,7 +7,7 @@ from typing import Literal
 
 from flask import Blueprint, Response, jsonify, stream_with_context
 
-from gateway import corrections, ledger
+from gateway import corrections, exports, ledger
 from gateway.db import transaction
 from gateway.domain.consent import Action, Source
 from gateway.domain.restriction import RESTRICTIONS
@@ -105,12 +105,12 @@ def download(f: ledger.EventFilter, kind: str) -> Response:
     """The export as a file: the API's and the console's, byte for byte."""
     if f.number is None:
         touch_all()
-    lines, mimetype = FORMATS[kind]
+    _, mimetype = FORMATS[kind]
     sessions = runtime().sessions
 
     def generate() -> Iterator[str]:
         with transaction(sessions) as session:
-            yield from lines(ledger.stream(session, f))
+            yield from exports.export(session, f, kind)
 
     response = Response(stream_with_context(generate()), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="ledger.{kind}"'

@@ -74,15 +74,27 @@ def _deliver(rt: WorkerRuntime, connection: Connection, message_id: str) -> str:
     try:
         with alone(connection), bounded(rt, sessions) as session:
             claimed = outbound.claim(session, message_id, now)
-            if claimed is None:
-                return "skipped: already taken or not due"
-            question = None
-            if rt.rules.categories[claimed.category].requires_grant:  # only these are screened
-                question = number_checks.question(session, rt.rules, message_id, now, days)
+        if claimed is None:
+            return "skipped: already taken or not due"
     except DBAPIError as exc:  # another transaction holds the message's row
         if not lock_timed_out(exc):
             raise
         return _later(rt, sessions, message_id, now)
+    # The claim is committed. Nothing has been sent: whatever fails from here to the send
+    # gives the claim back, so the message is sent later, never written off as `unknown`.
+    try:
+        question = None
+        if rt.rules.categories[claimed.category].requires_grant:  # only these are screened
+            with bounded(rt, sessions) as session:
+                question = number_checks.question(session, rt.rules, message_id, now, days)
+    except DBAPIError as exc:
+        if lock_timed_out(exc):
+            return _later(rt, sessions, message_id, now)
+        _give_back(rt, sessions, message_id, now, exc)
+        raise
+    except Exception as exc:
+        _give_back(rt, sessions, message_id, now, exc)
+        raise
     job = get_current_job()
     final_try = job is None or not job.retries_left
     screening = outbound.Screening(days, _ask_reassigned(rt, sessions, question))
@@ -120,6 +132,25 @@ def _ask_reassigned(
     asked = number_checks.ask(rt.numbers, question)
     with bounded(rt, sessions) as session:
         return number_checks.record(session, asked, rt.clock()).id
+
+
+def _give_back(
+    rt: WorkerRuntime,
+    sessions: Callable[[], Session],
+    message_id: str,
+    now: dt.datetime,
+    error: BaseException,
+) -> None:
+    """A step between the claim and the send failed: nothing was sent, so the message waits
+    again and is tried in a while (the job still fails, with the error). If the database
+    cannot take even that, the message stays `sending` and recover writes it off."""
+    log.error(
+        "message %s: %s before the send; it will be tried again", message_id, type(error).__name__
+    )
+    try:
+        _later(rt, sessions, message_id, now)
+    except Exception:
+        log.exception("message %s: could not give the claim back", message_id)
 
 
 def _later(

@@ -387,3 +387,33 @@ def test_a_join_form_anyone_could_send_does_not_make_the_number_the_patients_aga
     stale(clock)
     assert join(client, ip="198.51.100.9").status_code == 303
     assert checks(client, auth)["last_verified"] == "2026-11-24T18:00:00Z"
+
+
+def test_a_failure_after_the_claim_and_before_any_send_leaves_the_message_to_be_sent(
+    send, fetch, drain, twilio, lookup, client, auth, clock: Clock, monkeypatch
+) -> None:
+    """The claim is committed before the send; if what comes between fails (here the look
+    at the number's checks, on a statement timeout) nothing was sent, so the message waits
+    to be sent again — never `sending`, to be written off as `unknown`."""
+    from sqlalchemy.exc import OperationalError
+
+    from gateway import number_checks
+    from workers import jobs
+
+    grant(client, auth)
+    stale(clock)
+
+    def timed_out(*args: Any) -> None:
+        raise OperationalError("SELECT …", {}, Exception("canceling statement due to timeout"))
+
+    monkeypatch.setattr(number_checks, "question", timed_out)
+    # The worker's engine bounds every lock wait, so its claim commits by itself: that path.
+    monkeypatch.setattr(jobs, "bounds_lock_waits", lambda *args: True)
+    message = send(PATIENT, OFFER, "marketing")
+    drain()
+    assert fetch(message["id"])["status"] == "queued" and twilio.sent == []
+    monkeypatch.undo()
+    lookup.answer("no")
+    clock.advance(minutes=1)
+    drain()  # the retry the worker scheduled, or reconcile's
+    assert fetch(message["id"])["status"] in ("queued", "sent")

@@ -69,11 +69,6 @@ _STATE = (
 _REPLIES = "SELECT count(*) FROM inbound_messages WHERE from_number = %s AND replied_at >= %s"
 _STORE = (
     "INSERT INTO inbound_messages (sid, from_number, to_number, body, opt_out_type,"
-    " received_at, intent, categories, language, rule, reply, replied_at, event_ids, note)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s, %s, %s::json, %s)"
-)
-_STORE_ANSWER = (
-    "INSERT INTO inbound_messages (sid, from_number, to_number, body, opt_out_type,"
     " received_at, intent, categories, language, rule, reply, replied_at, event_ids, note,"
     " answer, answer_to)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s, %s, %s::json, %s, %s, %s)"
@@ -279,6 +274,8 @@ def _opt_out(
         now if reply else None,
         json.dumps(event_ids),
         note,
+        None,  # an opt-out is never an answer
+        None,
     ]
     if appended:
         stored += [value for row in appended for value in row]
@@ -347,7 +344,7 @@ def _quiet(
     )
     answered = found.intent is Intent.ANSWER and asked is not None
     connection.execute(
-        _STORE_ANSWER,
+        _STORE,
         (
             message.sid,
             sender,

@@ -37,7 +37,13 @@ from sqlalchemy.orm import Session
 
 from gateway.domain import chain
 from gateway.domain.consent import Action, Event, Source, Status, status_of, supersedes
-from gateway.domain.keywords import Intent, KeywordRules, classify, scoped_categories
+from gateway.domain.keywords import (
+    Classification,
+    Intent,
+    KeywordRules,
+    classify,
+    scoped_categories,
+)
 from gateway.domain.phone import InvalidPhone, Phone, mask
 from gateway.inbound import (
     MAX_BODY,
@@ -174,7 +180,7 @@ def _opt_out(
     message: Inbound,
     sender: str,
     clinic: str,
-    found: Any,
+    found: Classification,
     categories: tuple[str, ...],
     now: dt.datetime,
     lock_timeout: dt.timedelta,
@@ -259,39 +265,14 @@ def _opt_out(
         lambda: _replies_last_hour(connection, sender, now),
     )
     event_ids = [row[0] for row in appended]
-    stored: list[Any] = [
-        message.sid,
-        sender,
-        clinic,
-        message.body,
-        message.opt_out_type,
-        now,
-        found.intent.value,
-        json.dumps(list(categories)),
-        found.language,
-        found.rule,
-        reply,
-        now if reply else None,
-        json.dumps(event_ids),
-        note,
-        None,  # an opt-out is never an answer
-        None,
-    ]
+    stored = _text_row(message, sender, clinic, now, found, categories, reply, note, event_ids)
     if appended:
         stored += [value for row in appended for value in row]
         stored += [value for row in moved for value in row]
         stored += [event_ids[-1], prev_hash, sender]
     # A MessageSid stored already (Twilio retried) fails here: the caller answers as before.
     connection.execute(_store_and_append(len(appended), len(moved)), stored)
-    log.info(
-        "inbound %s from %s: %s %s events=%s reply=%s",
-        message.sid,
-        mask(sender),
-        found.intent,
-        ",".join(categories) or "-",
-        len(appended),
-        bool(reply),
-    )
+    _log(message, sender, found, categories, len(appended), reply)
     return Handled(reply)
 
 
@@ -342,37 +323,14 @@ def _quiet(
     reply, note = decide_reply(
         rules, clinic, found, (), lambda name: status.get(name, Status.NONE), lambda: int(replied)
     )
-    answered = found.intent is Intent.ANSWER and asked is not None
-    connection.execute(
-        _STORE,
-        (
-            message.sid,
-            sender,
-            clinic,
-            message.body,
-            message.opt_out_type,
-            now,
-            found.intent.value,
-            json.dumps(list(categories)),
-            found.language,
-            found.rule,
-            reply,
-            now if reply else None,
-            "[]",
-            note,
-            found.answer if answered else None,
-            asked.message_id if answered and asked is not None else None,
-        ),
+    answer, answer_to = None, None
+    if found.intent is Intent.ANSWER and asked is not None:
+        answer, answer_to = found.answer, asked.message_id
+    row = _text_row(
+        message, sender, clinic, now, found, categories, reply, note, [], answer, answer_to
     )
-    log.info(
-        "inbound %s from %s: %s %s events=%s reply=%s",
-        message.sid,
-        mask(sender),
-        found.intent,
-        ",".join(categories) or "-",
-        0,
-        bool(reply),
-    )
+    connection.execute(_STORE, row)
+    _log(message, sender, found, categories, 0, reply)
     return Handled(reply)
 
 
@@ -382,3 +340,56 @@ def _answered(connection: psycopg.Connection[Any], sid: str) -> Handled | None:
     MessageSid when this one is stored: the caller answers it then."""
     row = connection.execute(_SEEN, (sid,)).fetchone()
     return Handled(row[0]) if row is not None else None
+
+
+def _text_row(
+    message: Inbound,
+    sender: str,
+    clinic: str,
+    now: dt.datetime,
+    found: Classification,
+    categories: tuple[str, ...],
+    reply: str | None,
+    note: str | None,
+    event_ids: list[int],
+    answer: str | None = None,
+    answer_to: str | None = None,
+) -> list[Any]:
+    """_STORE's parameters: the text as `inbound.handle` stores it."""
+    return [
+        message.sid,
+        sender,
+        clinic,
+        message.body,
+        message.opt_out_type,
+        now,
+        found.intent.value,
+        json.dumps(list(categories)),
+        found.language,
+        found.rule,
+        reply,
+        now if reply else None,
+        json.dumps(event_ids),
+        note,
+        answer,
+        answer_to,
+    ]
+
+
+def _log(
+    message: Inbound,
+    sender: str,
+    found: Classification,
+    categories: tuple[str, ...],
+    events: int,
+    reply: str | None,
+) -> None:
+    log.info(
+        "inbound %s from %s: %s %s events=%s reply=%s",
+        message.sid,
+        mask(sender),
+        found.intent,
+        ",".join(categories) or "-",
+        events,
+        bool(reply),
+    )

@@ -6,7 +6,7 @@ workers drain it, in the same run.
 Acceptance goes through the whole app (token, JSON, the declared body, numbers parsed, one
 transaction per batch of 1,000, one Redis round trip) with Flask's test client; its baseline
 is the same messages sent one request each to POST /api/v1/messages. Each drain is the same
-blast, accepted again and drained by N worker processes (RQ SimpleWorkers, burst) with
+blast, accepted again and drained by N worker processes (smsgate's RQ worker class, burst) with
 Twilio answered by a stub on loopback. Absolute rates depend on the machine; the ratios much
 less. Uses DATABASE_URL / REDIS_URL when set (use PostgreSQL for more than one worker:
 SQLite takes one writer at a time), else a fresh SQLite file and an embedded Redis.
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
-from rq import Queue, SimpleWorker  # noqa: E402
+from rq import Queue  # noqa: E402
 from sqlalchemy import delete  # noqa: E402
 
 from gateway import services  # noqa: E402
@@ -42,6 +42,7 @@ from gateway.runtime import Runtime, utcnow  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
 from tests.stubs.twilio_http import TwilioStub  # noqa: E402
 from workers import runtime as worker_runtime  # noqa: E402
+from workers.__main__ import Worker  # noqa: E402
 from workers.runtime import WorkerRuntime  # noqa: E402
 
 BATCH = 1000
@@ -99,7 +100,7 @@ def work(database_url: str, redis_url: str, stub_url: str, start: Any) -> None:
         )
     )
     start.wait()  # a barrier: every worker ready, and the clock
-    SimpleWorker([Queue(QUEUE, connection=connection)], connection=connection).work(
+    Worker([Queue(QUEUE, connection=connection)], connection=connection).work(
         burst=True, logging_level="WARNING"
     )
 

@@ -35,10 +35,28 @@ class Scheduler(RQScheduler):
         super().heartbeat()  # type: ignore[no-untyped-call]
 
 
+# RQ's listener for its commands (shut down, stop a job) waits this long for each message;
+# RQ asks 60 s, and since redis-py 8.2 stopping the listener waits for it: a worker asked to
+# stop (SIGTERM, the end of a burst) could take a minute to go, and a platform that allows
+# 10 or 30 s would kill it half torn down.
+LISTENER_WAKES_SECONDS = 1.0
+
+
 class Worker(SimpleWorker):
     """SimpleWorker: no fork per job; each job opens its own transactions, so nothing leaks
     between jobs, and a worker decides hundreds of messages a second instead of dozens. Its
     scheduler is the one above (RQ's own `_start_scheduler`, with that class)."""
+
+    def subscribe(self) -> None:
+        """RQ's own, but for the listener's wait (LISTENER_WAKES_SECONDS)."""
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
+            sleep_time=LISTENER_WAKES_SECONDS,
+            daemon=True,
+            exception_handler=self._pubsub_exception_handler,
+        )
 
     def _start_scheduler(
         self,

@@ -14,12 +14,13 @@ import pytest
 import responses
 from flask.testing import FlaskClient
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from gateway.adapters.rq_queue import QUEUE, Outbox
 from gateway.adapters.twilio_sms import DryRunSender, TwilioSender
 from gateway.runtime import Runtime
 from workers import runtime as worker_runtime
+from workers.__main__ import Worker
 from workers.runtime import WorkerRuntime
 
 ACCOUNT = "AC" + "1" * 32
@@ -81,7 +82,7 @@ def drain(redis: Redis, worker: WorkerRuntime) -> Callable[[], None]:
     """Run every job that is due now, retries included, in this process."""
 
     def run() -> None:
-        SimpleWorker([Queue(QUEUE, connection=redis)], connection=redis).work(burst=True)
+        Worker([Queue(QUEUE, connection=redis)], connection=redis).work(burst=True)
 
     return run
 
@@ -130,7 +131,7 @@ def dry_drain(runtime: Runtime, outbox: Outbox, redis: Redis) -> Iterator[Callab
 
     def run() -> None:
         wired.rules = runtime.rules  # a test may have changed them (with_rules)
-        SimpleWorker([Queue(QUEUE, connection=redis)], connection=redis).work(burst=True)
+        Worker([Queue(QUEUE, connection=redis)], connection=redis).work(burst=True)
 
     yield run
     worker_runtime.install(None)

@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import Engine, text
 
 from gateway import inbound, journal, ledger, outbound
@@ -21,6 +21,7 @@ from gateway.runtime import Runtime
 from gateway.settings import Settings
 from tests.conftest import CLINIC, PATIENT, Clock, Phone
 from workers import jobs
+from workers.__main__ import Worker
 from workers.runtime import WorkerRuntime
 
 OTHER = "+13055550142"
@@ -43,9 +44,7 @@ def hold_number(engine: Engine, number: str) -> AbstractContextManager[None]:
 
 def run_due_jobs(redis: Redis) -> None:
     """A worker with its scheduler, as `smsgate worker` runs one: due scheduled jobs too."""
-    SimpleWorker([Queue(QUEUE, connection=redis)], connection=redis).work(
-        burst=True, with_scheduler=True
-    )
+    Worker([Queue(QUEUE, connection=redis)], connection=redis).work(burst=True, with_scheduler=True)
 
 
 @pytest.mark.postgres_only

@@ -125,7 +125,12 @@ def bound_lock_waits(session: Session, timeout: dt.timedelta) -> None:
         return
     engine = bind if isinstance(bind, Engine) else bind.engine
     if not bounds_lock_waits(engine, timeout):
-        session.execute(text(f"SET LOCAL lock_timeout = {_ms(timeout)}"))
+        session.execute(text(lock_bound(timeout)))
+
+
+def lock_bound(timeout: dt.timedelta) -> str:
+    """The statement that bounds the transaction's lock waits by `timeout` (PostgreSQL)."""
+    return f"SET LOCAL lock_timeout = {_ms(timeout)}"
 
 
 def lock_timed_out(exc: BaseException) -> bool:

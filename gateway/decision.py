@@ -9,6 +9,7 @@ would not do. Takes the caller's session; reads only.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
@@ -80,26 +81,55 @@ def grounds(
 ) -> Grounds:
     """Read what the decision needs. The caller holds the number's lock or accepts that a STOP
     may land a moment later (a preview: the worker decides again at send time)."""
-    rule = rules.categories[category]
     in_force_now = ledger.current(session, number)  # the category and the restriction at once
-    event = in_force_now.get(category)
+    since = caps_since(rules, category, now)
+    return grounds_of(
+        rules,
+        number=number,
+        category=category,
+        requested_sender=requested_sender,
+        in_force=in_force_now,
+        sent_at=_recent_sends(session, number, category, since) if since else (),
+    )
+
+
+def caps_since(rules: KeywordRules, category: str, now: dt.datetime) -> dt.datetime | None:
+    """Since when the category's sends to a number count against its caps (None: no caps)."""
+    caps = _caps(rules, category)
+    return now - max(c.period for c in caps) if caps else None
+
+
+def _caps(rules: KeywordRules, category: str) -> tuple[policy.Cap, ...]:
+    return tuple(policy.Cap(c.count, dt.timedelta(hours=c.hours)) for c in rules.caps_for(category))
+
+
+def grounds_of(
+    rules: KeywordRules,
+    *,
+    number: str,
+    category: str,
+    requested_sender: str | None,
+    in_force: Mapping[str, Event],
+    sent_at: Iterable[dt.datetime | None],
+) -> Grounds:
+    """The grounds from what was read: the number's events in force (by category, the
+    restriction among them) and the category's sends to it since `caps_since`."""
+    event = in_force.get(category)
     phone = Phone(number)
     state = phone.state  # phonenumbers' parse and geocoder lookup, once
-    caps = tuple(policy.Cap(c.count, dt.timedelta(hours=c.hours)) for c in rules.caps_for(category))
-    longest = max((c.period for c in caps), default=dt.timedelta(0))
     return Grounds(
         number=number,
         category=category,
-        requires_grant=rule.requires_grant,
+        requires_grant=rules.categories[category].requires_grant,
         event=event,
         status=status_of(event),
         sender=choose_sender(rules, category, requested_sender),
         zones=phone.zones or (FALLBACK_ZONE,),
         state=state,
         week=week(rules, category, state),
-        caps=caps,
-        sent_at=tuple(_recent_sends(session, number, category, now - longest)) if caps else (),
-        restriction=in_force_now.get(NO_PHI_BY_TEXT),
+        caps=_caps(rules, category),
+        sent_at=tuple(t for t in sent_at if t is not None),
+        restriction=in_force.get(NO_PHI_BY_TEXT),
     )
 
 
@@ -145,10 +175,9 @@ _RECENT_SENDS = select(OutboundMessage.sent_at).where(
 
 def _recent_sends(
     session: Session, number: str, category: str, since: dt.datetime
-) -> list[dt.datetime]:
+) -> list[dt.datetime | None]:
     params = {"number": number, "category": category, "since": since}
-    rows = session.execute(_RECENT_SENDS, params).scalars()
-    return [t for t in rows if t is not None]
+    return list(session.execute(_RECENT_SENDS, params).scalars())
 
 
 # --- The preview: the same decision, with what a person needs to see behind it. ---

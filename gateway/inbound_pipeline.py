@@ -35,6 +35,7 @@ import psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from gateway.db import lock_bound
 from gateway.domain import chain
 from gateway.domain.consent import Action, Event, Source, Status, status_of, supersedes
 from gateway.domain.keywords import (
@@ -185,9 +186,8 @@ def _opt_out(
     now: dt.datetime,
     lock_timeout: dt.timedelta,
 ) -> Handled | None:
-    timeout = int(lock_timeout.total_seconds() * 1000)
     with connection.pipeline():
-        connection.execute(f"SET LOCAL lock_timeout = {timeout}")
+        connection.execute(lock_bound(lock_timeout))
         locked = connection.execute(_LOCK, (sender, now, message.sid, len(categories)))
         state = connection.execute(_STATE, (sender,))
     head = locked.fetchone()
@@ -299,11 +299,10 @@ def _quiet(
 ) -> Handled | None:
     """A text that changes no consent: stored under the number's lock (as `inbound.handle`
     does every text), with its reply decided from the state and this hour's replies."""
-    timeout = int(lock_timeout.total_seconds() * 1000)
     asks = asks_questions(rules)
     since = now - dt.timedelta(hours=rules.answer_window_hours)
     with connection.pipeline():
-        connection.execute(f"SET LOCAL lock_timeout = {timeout}")
+        connection.execute(lock_bound(lock_timeout))
         locked = connection.execute(_LOCK, (sender, now, message.sid, 0))
         state = connection.execute(_STATE, (sender,))
         latest = connection.execute(_QUESTION, (sender, since, now)) if asks else None

@@ -608,6 +608,25 @@ def _refused(
     return Outcome("queued", "provider_error", retry=True)
 
 
+def refused(
+    session: Session,
+    rules: KeywordRules,
+    message_id: str,
+    decision: policy.Decision,
+    sender: str,
+    body: str,
+    exc: SendError,
+    now: dt.datetime,
+    final_try: bool,
+) -> Outcome:
+    """A send that another pass decided (`outbound_pipeline`) and Twilio refused: recorded on
+    the message (locked by this transaction) as `_send` records its own refusals."""
+    msg = session.execute(_LOCKED, {"message_id": message_id}).scalar_one()
+    _decided(msg, decision, now)
+    msg.sender, msg.body = sender, body
+    return _refused(session, rules, msg, exc, now, final_try)
+
+
 def _carrier_block(
     session: Session, rules: KeywordRules, msg: OutboundMessage, now: dt.datetime
 ) -> int | None:

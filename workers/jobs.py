@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from gateway import erasure, ledger, number_checks, outbound
+from gateway import erasure, ledger, number_checks, outbound, outbound_pipeline
 from gateway.adapters.rq_queue import PURGE_EVERY, RECONCILE_EVERY, SEAL_EVERY
 from gateway.db import (
     autocommit,
@@ -66,22 +66,15 @@ def deliver(message_id: str) -> str:
 
 def _deliver(rt: WorkerRuntime, connection: Connection, message_id: str) -> str:
     now = rt.clock()
-    days = rt.settings.reassigned_check_days
     sessions = partial(rt.sessions, bind=connection)
-    # The claim is one UPDATE: where the connection bounds its lock waits already (the
-    # worker's engine), it commits by itself, without BEGIN and COMMIT round trips.
-    alone = autocommit if bounds_lock_waits(connection.engine, rt.lock_timeout) else nullcontext
-    try:
-        with alone(connection), bounded(rt, sessions) as session:
-            claimed = outbound.claim(session, message_id, now)
-        if claimed is None:
-            return "skipped: already taken or not due"
-    except DBAPIError as exc:  # another transaction holds the message's row
-        if not lock_timed_out(exc):
-            raise
-        return _later(rt, sessions, message_id, now)
+    # PostgreSQL: the claim goes in one round trip with the locks and reads of the decision.
+    take = _take if connection.dialect.name == "postgresql" else _claim
+    claimed = take(rt, connection, message_id, now)
+    if isinstance(claimed, str):
+        return claimed
     # The claim is committed. Nothing has been sent: whatever fails from here to the send
     # gives the claim back, so the message is sent later, never written off as `unknown`.
+    days = rt.settings.reassigned_check_days
     try:
         question = None
         if rt.rules.categories[claimed.category].requires_grant:  # only these are screened
@@ -95,8 +88,6 @@ def _deliver(rt: WorkerRuntime, connection: Connection, message_id: str) -> str:
     except Exception as exc:
         _give_back(rt, sessions, message_id, now, exc)
         raise
-    job = get_current_job()
-    final_try = job is None or not job.retries_left
     screening = outbound.Screening(days, _ask_reassigned(rt, sessions, question))
     try:
         with bounded(rt, sessions) as session:
@@ -106,15 +97,93 @@ def _deliver(rt: WorkerRuntime, connection: Connection, message_id: str) -> str:
                 rt.sender,
                 message_id,
                 now,
-                final_try=final_try,
+                final_try=_final_try(),
                 screening=screening,
                 number=claimed.to_number,
             )
-            if result.until is not None:
-                job_id = outbound.schedule_job_id(session, message_id, result.until)
+            job_id = _scheduled(session, message_id, result)
     except outbound.Busy:  # nothing was decided or sent
         return _later(rt, sessions, message_id, now)
-    if result.until is not None:
+    return _done(rt, message_id, result, job_id)
+
+
+def _claim(
+    rt: WorkerRuntime, connection: Connection, message_id: str, now: dt.datetime
+) -> str | outbound.Claimed:
+    """The claim, committed by itself: the claimed message, or the job's answer."""
+    sessions = partial(rt.sessions, bind=connection)
+    try:
+        with bounded(rt, sessions) as session:
+            found = outbound.claim(session, message_id, now)
+    except DBAPIError as exc:  # another transaction holds the message's row
+        if not lock_timed_out(exc):
+            raise
+        return _later(rt, sessions, message_id, now)
+    return found if found is not None else "skipped: already taken or not due"
+
+
+def _take(
+    rt: WorkerRuntime, connection: Connection, message_id: str, now: dt.datetime
+) -> str | outbound.Claimed:
+    """PostgreSQL: claim, lock and read in one round trip, decide, send, then store and commit
+    in one (gateway/outbound_pipeline.py); a message that pass does not decide is decided by
+    the general one in the same transaction. The job's answer, or the claimed message
+    (marketing: nothing locked) for the general flow to take on from its claim."""
+    sessions = partial(rt.sessions, bind=connection)
+    try:
+        with autocommit(connection), outbound_pipeline.ended(connection):
+            # The worker's engine bounds every lock wait; another (the tests') needs SET LOCAL.
+            bound = (
+                None if bounds_lock_waits(connection.engine, rt.lock_timeout) else rt.lock_timeout
+            )
+            taken = outbound_pipeline.take(connection, rt.rules, message_id, now, bound)
+            if taken is None:
+                return "skipped: already taken or not due"
+            if not taken.locked:
+                return taken.claimed  # its transaction holds nothing: rolled back here
+            final_try = _final_try()
+            result = outbound_pipeline.send(
+                connection, rt.rules, rt.sender, taken, now, final_try=final_try, sessions=sessions
+            )
+            job_id = None
+            if result is None:
+                with transaction(sessions) as session:
+                    result = outbound.deliver(
+                        session,
+                        rt.rules,
+                        rt.sender,
+                        message_id,
+                        now,
+                        final_try=final_try,
+                        screening=outbound.Screening(rt.settings.reassigned_check_days),
+                        number=taken.claimed.to_number,
+                    )
+                    job_id = _scheduled(session, message_id, result)
+    except outbound_pipeline.Interrupted as exc:
+        if lock_timed_out(exc.error):  # the message's row or its number stayed locked
+            return _later(rt, sessions, message_id, now)
+        if exc.claimed:  # nothing was sent: the claim is given back
+            _give_back(rt, sessions, message_id, now, exc.error)
+        raise exc.error from None
+    except outbound.Busy:  # nothing was decided or sent
+        return _later(rt, sessions, message_id, now)
+    return _done(rt, message_id, result, job_id)
+
+
+def _final_try() -> bool:
+    job = get_current_job()
+    return job is None or not job.retries_left
+
+
+def _scheduled(session: Session, message_id: str, result: outbound.Outcome) -> str | None:
+    """The job that takes a deferred message up at its time, named on the message."""
+    if result.until is None:
+        return None
+    return outbound.schedule_job_id(session, message_id, result.until)
+
+
+def _done(rt: WorkerRuntime, message_id: str, result: outbound.Outcome, job_id: str | None) -> str:
+    if result.until is not None and job_id is not None:
         rt.outbox.deliver(message_id, job_id, at=result.until)
     if result.retry:
         raise ProviderBusy(f"message {message_id}: provider busy, will retry")

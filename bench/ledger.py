@@ -67,7 +67,7 @@ from bench.ledger_fill import SPAN, START, Ready, filled, numbers  # noqa: E402
 from bench.webhook import TIMEOUT, Server, signed  # noqa: E402
 from gateway import corrections, ledger  # noqa: E402
 from gateway.db import reading, session_factory, transaction  # noqa: E402
-from gateway.exports import export  # noqa: E402
+from gateway.exports import WHOLE_LINE_SQL, export  # noqa: E402
 
 EVENT_SQL = (
     "e.id, e.number, e.category, e.action, e.source, e.occurred_at, e.recorded_at, e.actor,"
@@ -458,6 +458,7 @@ def main() -> None:
         if "export" not in args.skip:
             out["export"] = heavy(ready.url, copy_export, smsgate_export, args)
             report_heavy("export", "bytes", out["export"])
+            report_whole_lines(ready.engine)
         if "import" not in args.skip:
             fictional = [n for n in drawn[:45_000] if not n.startswith("+11")]
             out["import"] = import_with_stops(ready, fictional, args, Path(tmp))
@@ -519,6 +520,16 @@ def report_heavy(what: str, unit: str, runs: dict[str, list[tuple[float, int, fl
         f" in {took['baseline']:.1f} s, peak RSS growth {growth['baseline']:.0f} MB"
     )
     print(f"  ratio (rows/s, the same rows) {over(took['baseline'], took['smsgate']):.2f} (≥ 0.3)")
+
+
+def report_whole_lines(engine: Engine) -> None:
+    """How many of the exported rows PostgreSQL wrote whole (gateway.exports: canonical
+    evidence text, plain cells); one more scan, after the timed runs."""
+    with engine.connect() as connection:
+        whole, rows = connection.exec_driver_sql(
+            f"SELECT count(*) FILTER (WHERE {WHOLE_LINE_SQL}), count(*) FROM consent_events e"
+        ).one()
+    print(f"  lines written whole by PostgreSQL: {whole:,} of {rows:,}")
 
 
 def report_import(found: dict[str, Any], args: argparse.Namespace) -> None:

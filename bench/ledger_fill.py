@@ -7,7 +7,9 @@ years of texts. Each event links to its number's previous one (`prev_hash`, GENE
 first); `subjects` keeps each number's head (its latest event's id and hash), `consent_state`
 the latest event per number and category, and `ledger_seals` seals every SEAL_AT_MOST events
 up to the last 100,000 or so (left unsealed, as between two runs of the worker's seal). The
-hashes are `gateway.domain.chain`'s own, so `ledger.verify` passes over the result.
+hashes are `gateway.domain.chain`'s own, so `ledger.verify` passes over the result; the
+evidence is stored as the gateway stores it (`gateway.db.canonical_json`, marked canonical:
+migration 0012).
 
 The numbers: the 45,000 fictional 555-01xx lines of the valid US area codes first (the
 webhook and the importer accept only valid numbers), then +1 1xx 555 xxxx: NANP never gives
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import random
 import time
 import uuid
@@ -31,7 +32,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from bench.procs import fictional_numbers
-from gateway.db import make_engine
+from gateway.db import canonical_json, make_engine
 from gateway.domain import chain
 from gateway.ledger import SEAL_AT_MOST
 from gateway.migrate import upgrade
@@ -148,9 +149,10 @@ def events(
             when,
             when,
             link.actor,
-            json.dumps(link.evidence),
+            canonical_json(link.evidence),  # as the gateway stores it (gateway.db.CanonicalJSON)
             link.prev_hash,
             hashed,
+            True,
         )
 
 
@@ -221,7 +223,7 @@ def fill(engine: Engine, count_numbers: int, count_events: int, seed: int = 11) 
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         columns = (
             "id, number, category, action, source, occurred_at, recorded_at, actor, evidence,"
-            " prev_hash, hash"
+            " prev_hash, hash, evidence_canonical"
         )
         with cursor.copy(f"COPY consent_events ({columns}) FROM STDIN") as copy:
             for row in events(drawn, count_events, filled, rng):

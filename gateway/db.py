@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import weakref
 from collections.abc import Callable, Iterator
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -48,6 +49,29 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def canonical_json(value: Any) -> str:
+    """The one text of a JSON value: `json.dumps(json.loads(t), sort_keys=True)` of any JSON
+    text `t` of it, and a fixed point of that (so it is what the export writes of it: keys
+    sorted, json.dumps's separators, ASCII). The value goes through JSON once first, as a
+    reader would see it: keys that are not strings become strings before they are sorted
+    ({10: …, 9: …} sorts as "10" < "9", the way a reader of the text sorts it)."""
+    return json.dumps(json.loads(json.dumps(value)), sort_keys=True)
+
+
+class CanonicalJSON(TypeDecorator[Any]):
+    """JSON stored as `canonical_json`'s text, whichever statement writes it (ORM or Core, on
+    any engine): PostgreSQL's `json` keeps the text as written, so the export can pass it on
+    as it is. The value handed on is the canonical text's own parse, its keys in sorted
+    order, which the dialect's serializer (json.dumps: default separators, ASCII) writes
+    back as that text — tested on both databases (tests/test_export_fast_path.py)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else json.loads(canonical_json(value))
 
 
 def normalise_url(url: str) -> str:

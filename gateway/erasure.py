@@ -71,6 +71,8 @@ def _erase_evidence(session: Session, *where: Any) -> int:
         erased = erase_text(row.evidence)
         if erased != row.evidence:
             row.evidence, changed = erased, changed + 1
+            # The column's type writes the new text canonical, whatever the old one was.
+            row.evidence_canonical = True
     session.flush()
     return changed
 

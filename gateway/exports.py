@@ -12,7 +12,7 @@ import itertools
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import literal_column, select, text
@@ -171,40 +171,40 @@ def _counted(rows: Iterable[T], tick: Callable[[int], None]) -> Iterator[T]:
         tick(1)
 
 
-# On PostgreSQL, the database writes each line but its evidence cell: `_HEAD_SQL` the cells
-# before it, `_TAIL_SQL` those after, exactly as csv.writer writes `csv_cells` — when every
-# cell is plain: no quote, comma, CR or LF anywhere, and no formula start but the "+" of a
-# number or an actor (which gets its "'" here). Any other line comes back NULL and Python
-# writes it.
-_FORMULA_SQL = "'=', '+', '-', '@', chr(9), chr(13)"
-assert FORMULA_START == ("=", "+", "-", "@", "\t", "\r"), "keep _FORMULA_SQL the same"
-_TEXTS = ("number", "category", "action", "source", "actor", "prev_hash", "hash")
-_GUARDED = ("number", "actor")  # their "+" (an E.164 number) gets the formula guard here
-_PLAIN_SQL = " AND ".join(
-    [
-        "(" + " || ".join(f"e.{c}" for c in _TEXTS) + ") !~ ('[\",' || chr(13) || chr(10) || ']')",
-        *(f"left(e.{c}, 1) NOT IN ('=', '-', '@', chr(9), chr(13))" for c in _GUARDED),
-        *(f"left(e.{c}, 1) NOT IN ({_FORMULA_SQL})" for c in _TEXTS if c not in _GUARDED),
-        # iso() is strftime's: it does not pad a year before 1000 as to_char does
-        "e.occurred_at >= TIMESTAMPTZ '1000-01-01 00:00:00+00'",
-        "e.recorded_at >= TIMESTAMPTZ '1000-01-01 00:00:00+00'",
-    ]
-)
+# On PostgreSQL the database writes the CSV itself: COPY … TO STDOUT (FORMAT csv) quotes a
+# cell exactly when csv.writer's QUOTE_MINIMAL does (a quote, a comma, CR or LF in it, and
+# doubles the quotes inside), in C, at about the cost of a plain COPY. `_CELLS_SQL` gives it
+# the cells `csv_cells` writes: safe_cell's formula guard, iso()'s times ("FM": a year before
+# 1000 unpadded, as strftime writes it), the evidence as stored. NULL '=': no cell is ever
+# "=" (a guarded one starts with "'"), while the default NULL '' would quote empty cells,
+# which csv.writer leaves bare. What COPY cannot do, Python does: end each line with CRLF
+# (COPY ends a row with LF), and write the evidence of a row whose stored text is not
+# canonical (see `WHOLE_LINE_SQL`) as safe_cell does — such a row comes with its id marked
+# ("s42") and its evidence as stored, and Python writes its line again.
+_FORMULA_CODES = ", ".join(str(ord(start)) for start in FORMULA_START)
+# A row whose stored evidence text is `canonical_json`'s (migration 0012) and an object's:
+# exactly the cell safe_cell writes (json.dumps, keys sorted; "{" starts no formula).
+WHOLE_LINE_SQL = "e.evidence_canonical AND ascii(e.evidence::text) = 123"
+_ISO = '\'FMYYYY-MM-DD"T"HH24:MI:SS.US"Z"\''
 
 
 def _guarded(column: str) -> str:
-    return f"CASE WHEN left({column}, 1) = '+' THEN chr(39) ELSE '' END || {column}"
+    guard = f"ascii({column}) IN ({_FORMULA_CODES})"
+    return f"CASE WHEN {guard} THEN chr(39) || {column} ELSE {column} END"
 
 
-_ISO = '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\''
-_HEAD_SQL = (
-    f"CASE WHEN {_PLAIN_SQL} THEN e.id::text || ','"
-    f" || {_guarded('e.number')} || ',' || e.category || ',' || e.action || ',' || e.source"
-    f" || ',' || to_char(e.occurred_at AT TIME ZONE 'UTC', {_ISO})"
-    f" || ',' || to_char(e.recorded_at AT TIME ZONE 'UTC', {_ISO})"
-    f" || ',' || {_guarded('e.actor')} || ',' END"
+_CELLS_SQL = ", ".join(
+    [
+        f"CASE WHEN {WHOLE_LINE_SQL} THEN e.id::text ELSE 's' || e.id END",
+        *(_guarded(f"e.{c}") for c in ("number", "category", "action", "source")),
+        f"to_char(e.occurred_at AT TIME ZONE 'UTC', {_ISO})",
+        f"to_char(e.recorded_at AT TIME ZONE 'UTC', {_ISO})",
+        _guarded("e.actor"),
+        "e.evidence",
+        _guarded("e.prev_hash"),
+        _guarded("e.hash"),
+    ]
 )
-_TAIL_SQL = "',' || e.prev_hash || ',' || e.hash || chr(13) || chr(10)"
 _QUEUED = 4  # chunks read ahead of the writer
 _sorted_json = json.JSONEncoder(sort_keys=True).encode
 
@@ -212,75 +212,116 @@ _sorted_json = json.JSONEncoder(sort_keys=True).encode
 def _csv_on_postgresql(
     session: Session, f: ledger.EventFilter, progress: Callable[[int], None] | None
 ) -> Iterator[str]:
-    """`csv_lines`, byte for byte, at a fraction of the cost: PostgreSQL writes the cells
-    around the evidence; Python writes the evidence as `safe_cell` does (json.dumps, keys
-    sorted), and whole lines the SQL left NULL, with `csv_cells`. A thread reads ahead (the
-    database works while Python writes); it alone uses the session until it is done."""
+    """`csv_lines`, byte for byte, at a fraction of the cost: PostgreSQL writes the lines
+    (COPY), Python their CRLF and the evidence of rows stored before migration 0012. A
+    thread reads ahead (the database works while Python writes); it alone uses the session
+    until it is done."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     yield _drain(buffer)
-    # A slow reader leaves this transaction idle between pages (see `ledger.stream`).
+    # A slow reader leaves this transaction idle, and the COPY running, for as long as it
+    # takes: neither the server-wide idle limit nor a statement limit may cut it short.
     session.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
+    session.execute(text("SET LOCAL statement_timeout = 0"))
     e = ConsentEventRow.__table__.alias("e")
-    query = select(
-        literal_column(_HEAD_SQL).label("head"),
-        e.c.evidence,
-        literal_column(_TAIL_SQL).label("tail"),
-        e.c.id,
-    ).select_from(e)
+    query = ledger.filtered(select(literal_column(_CELLS_SQL)).select_from(e), f, table=e)
     connection = session.connection()
-    compiled = ledger.filtered(query, f, table=e).compile(dialect=connection.dialect)
-    driver: Any = connection.connection.driver_connection  # psycopg's: plain tuples, fast
+    compiled = query.compile(dialect=connection.dialect)
+    statement = f"COPY ({compiled}) TO STDOUT (FORMAT csv, NULL '=')"
+    driver: Any = connection.connection.driver_connection  # psycopg's
+    encoding = driver.info.encoding
 
-    def fetched() -> Iterator[list[Any]]:
-        """Chunks of (head, evidence, tail, id), a line the SQL left NULL with its stored row
-        in place of the id (read by the thread, which alone uses the connection meanwhile)."""
-        with driver.cursor(name="ledger_export") as cursor:
-            cursor.itersize = ledger.STREAM_ROWS
-            cursor.execute(str(compiled), compiled.params)
-            while chunk := cursor.fetchmany(CHUNK_ROWS):
-                yield [
-                    row
-                    if row[0] is not None
-                    else (None, None, None, session.get(ConsentEventRow, row[3]))
-                    for row in chunk
-                ]
+    def copied() -> Generator[list[Any], None, None]:
+        """COPY's rows, CHUNK_ROWS at a time (read by the thread). In a savepoint: a reader
+        that stops early cancels the COPY, and the transaction goes on as before it."""
+        driver.execute("SAVEPOINT ledger_export")
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement, compiled.params or None) as copy:
+                chunk: list[Any] = []
+                for row in copy:
+                    chunk.append(row)
+                    if len(chunk) == CHUNK_ROWS:
+                        yield chunk
+                        chunk = []
+                if chunk:
+                    yield chunk
+        except GeneratorExit:
+            driver.execute("ROLLBACK TO SAVEPOINT ledger_export")
+            raise
+        driver.execute("RELEASE SAVEPOINT ledger_export")
 
-    for chunk in _read_ahead(fetched()):
-        lines = []
-        for head, evidence, tail, stored in chunk:
-            if head is None:
-                writer.writerow(csv_cells(stored))
-                lines.append(_drain(buffer))
-                continue
-            # safe_cell's json.dumps(sort_keys=True), its encoder built once; "{" is no formula
-            cell = _sorted_json(evidence) if type(evidence) is dict else safe_cell(evidence)
-            if '"' in cell or "," in cell or "\r" in cell or "\n" in cell:
-                cell = '"' + cell.replace('"', '""') + '"'
-            lines.append(head + cell + tail)
-        yield "".join(lines)
+    for chunk in _read_ahead(copied()):
+        yield _lines(chunk, encoding, writer, buffer)
         if progress is not None:
             progress(len(chunk))
 
 
-def _read_ahead(chunks: Iterator[T]) -> Iterator[T]:
+def _lines(rows: list[Any], encoding: str, writer: Any, buffer: io.StringIO) -> str:
+    """COPY's rows (each one line ending in LF) as the export's lines."""
+    data = b"".join(rows)
+    if data.count(b"\n") != len(rows):  # a cell with a line break: csv.reader finds the rows
+        records = csv.reader(io.StringIO(data.decode(encoding), newline=""))
+        writer.writerows(_unmarked(cells) if cells[0][0] == "s" else cells for cells in records)
+        return _drain(buffer)
+    if not data.startswith(b"s") and b"\ns" not in data:  # no evidence for Python to write
+        return data.replace(b"\n", b"\r\n").decode(encoding)
+    lines = data.decode(encoding).split("\n")
+    lines.pop()  # the empty string after the last LF
+    return "".join(
+        [_rewritten(line, writer, buffer) if line[0] == "s" else line + "\r\n" for line in lines]
+    )
+
+
+def _rewritten(line: str, writer: Any, buffer: io.StringIO) -> str:
+    """A marked row's line (see `_CELLS_SQL`) written with its evidence as safe_cell writes
+    it. When no other cell is quoted, the evidence is what lies between the 8th comma and
+    the second last: no need to read the whole line as CSV."""
+    head = line.split(",", 8)
+    rest = head.pop() if len(head) == 9 else ""
+    tail = rest.rsplit(",", 2)
+    if len(tail) != 3 or '"' in line[: len(line) - len(rest)] or '"' in tail[1] + tail[2]:
+        writer.writerow(_unmarked(next(csv.reader([line]))))
+        return _drain(buffer)
+    stored = tail[0][1:-1].replace('""', '"') if tail[0].startswith('"') else tail[0]
+    return ",".join([head[0][1:], *head[1:], _evidence_cell(stored), tail[1], tail[2]]) + "\r\n"
+
+
+def _unmarked(cells: list[str]) -> list[str]:
+    """A marked row's cells, its evidence (as stored) as safe_cell writes it."""
+    return [cells[0][1:], *cells[1:8], safe_cell(json.loads(cells[8])), *cells[9:]]
+
+
+def _evidence_cell(stored: str) -> str:
+    """safe_cell of the evidence whose JSON text is `stored`, as csv.writer writes it."""
+    evidence = json.loads(stored)
+    # safe_cell's json.dumps(sort_keys=True), its encoder built once; "{" is no formula
+    cell = _sorted_json(evidence) if type(evidence) is dict else safe_cell(evidence)
+    if '"' in cell or "," in cell or "\r" in cell or "\n" in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+def _read_ahead(chunks: Generator[T, None, None]) -> Iterator[T]:
     """`chunks`, read by a thread at most _QUEUED ahead: bounded memory, and the thread
-    stops (within a chunk) when the reader does."""
+    stops (within a chunk) when the reader does, and closes `chunks` itself."""
     ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=_QUEUED)
     stop = threading.Event()
 
     def read() -> None:
         try:
-            for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        ready.put(("chunk", chunk), timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
+            try:
+                for chunk in chunks:
+                    while not stop.is_set():
+                        try:
+                            ready.put(("chunk", chunk), timeout=0.5)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+            finally:
+                chunks.close()  # by this thread, before the caller has the session back
             ready.put(("end", None))
         except BaseException as exc:  # handed to the reader, raised there
             ready.put(("error", exc))

@@ -35,7 +35,7 @@ import psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from gateway.db import lock_bound
+from gateway.db import canonical_json, lock_bound
 from gateway.domain import chain
 from gateway.domain.consent import Action, Event, Source, Status, status_of, supersedes
 from gateway.domain.keywords import (
@@ -80,7 +80,9 @@ _STORE = (
     " answer, answer_to)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s, %s, %s::json, %s, %s, %s)"
 )
-_EVENT_VALUES = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s)"
+# The evidence as `canonical_json` writes it, and so marked (migration 0012): the export
+# passes that text on as it is.
+_EVENT_VALUES = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s, TRUE)"
 _STATE_VALUES = "(%s, %s, %s, %s::integer, %s::timestamptz)"
 
 
@@ -92,7 +94,7 @@ def _store_and_append(events: int, moves: int) -> str:
     parts = [
         f"WITH text AS ({_STORE}),",
         " appended AS (INSERT INTO consent_events (id, number, category, action, source,"
-        " occurred_at, recorded_at, actor, evidence, prev_hash, hash) VALUES "
+        " occurred_at, recorded_at, actor, evidence, prev_hash, hash, evidence_canonical) VALUES "
         + ", ".join([_EVENT_VALUES] * events)
         + ")",
     ]
@@ -202,7 +204,7 @@ def _opt_out(
         return None  # a correction decides: `inbound.handle` holds that contest
 
     evidence = keyword_evidence(message.sid, message.body, clinic, found.rule, message.opt_out_type)
-    evidence_json = json.dumps(evidence)
+    evidence_json = canonical_json(evidence)
     prev_hash = head_hash
     appended: list[tuple[Any, ...]] = []
     moved: list[tuple[Any, ...]] = []

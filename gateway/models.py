@@ -5,10 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, UTCDateTime
+from gateway.db import Base, CanonicalJSON, UTCDateTime
 
 
 class Subject(Base):
@@ -44,11 +55,17 @@ class ConsentEventRow(Base):
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(200))
-    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    evidence: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     # An imported row's fingerprint: re-running the same file adds nothing.
     dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Storage only, outside the hash: the stored evidence text is `canonical_json`'s, so the
+    # export may write it as it is. Every insert through this table says so (CanonicalJSON
+    # wrote the text); a row written any other way gets the database's FALSE and is written
+    # by Python, as before (migration 0012). An update of the evidence through this column
+    # (erasure) sets it true; one writing its own text must set it false.
+    evidence_canonical: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())
 
     __table_args__ = (
         Index("ix_consent_events_number_category", "number", "category", "occurred_at"),

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import JSON, String, Text, cast, func, select, text
+from sqlalchemy.types import TypeDecorator
 
 from gateway.db import Base
 from gateway.runtime import Runtime
@@ -186,7 +187,11 @@ def _text_hits(engine: Any, needle: str) -> list[str]:
     with engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
             for column in table.columns:
-                if isinstance(column.type, String | Text | JSON):
+                # a decorated type by what it stores (the evidence: CanonicalJSON over JSON)
+                kind = column.type
+                if isinstance(kind, TypeDecorator):
+                    kind = kind.impl_instance
+                if isinstance(kind, String | Text | JSON):
                     query = (
                         select(func.count())
                         .select_from(table)

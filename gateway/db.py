@@ -251,8 +251,9 @@ def bounds_lock_waits(engine: Engine, timeout: dt.timedelta) -> bool:
 @contextmanager
 def autocommit(connection: Connection) -> Iterator[Connection]:
     """Each statement on `connection` commits on its own (PostgreSQL), for the block: a single
-    write needs no BEGIN and COMMIT round trips around it. Only where one statement is the
-    whole unit of work, and its lock waits are bounded without SET LOCAL."""
+    write needs no BEGIN and COMMIT round trips around it, and a pipeline may send its own
+    BEGIN and COMMIT (`outbound_pipeline`), which must end every transaction they open
+    before the block does (psycopg cannot leave autocommit inside one)."""
     connection.execution_options(isolation_level="AUTOCOMMIT")
     try:
         yield connection

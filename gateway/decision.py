@@ -37,7 +37,7 @@ class Grounds:
     event: Event | None  # the consent event in force for the category, if any
     status: Status
     sender: str | None  # the clinic number that would send it
-    zones: tuple[str, ...]
+    zones: tuple[str, ...]  # () where not looked up (see grounds_of)
     state: str | None  # the number's US state, for its own quiet hours
     week: policy.Week
     caps: tuple[policy.Cap, ...]
@@ -111,12 +111,19 @@ def grounds_of(
     requested_sender: str | None,
     in_force: Mapping[str, Event],
     sent_at: Iterable[dt.datetime | None],
+    locate: bool = True,
 ) -> Grounds:
     """The grounds from what was read: the number's events in force (by category, the
-    restriction among them) and the category's sends to it since `caps_since`."""
+    restriction among them) and the category's sends to it since `caps_since`. `locate`
+    False: where the number is (its zones and state, phonenumbers' parse and geocoder) is
+    looked up only if the category has quiet hours — without them nothing in the rule
+    depends on it (the worker's pass; a preview shows it always)."""
     event = in_force.get(category)
-    phone = Phone(number)
-    state = phone.state  # phonenumbers' parse and geocoder lookup, once
+    zones: tuple[str, ...] = ()
+    state = None
+    if locate or category in rules.quiet_hours:
+        phone = Phone(number)
+        zones, state = phone.zones or (FALLBACK_ZONE,), phone.state
     return Grounds(
         number=number,
         category=category,
@@ -124,7 +131,7 @@ def grounds_of(
         event=event,
         status=status_of(event),
         sender=choose_sender(rules, category, requested_sender),
-        zones=phone.zones or (FALLBACK_ZONE,),
+        zones=zones,
         state=state,
         week=week(rules, category, state),
         caps=_caps(rules, category),

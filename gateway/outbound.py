@@ -283,7 +283,7 @@ def validate(rules: KeywordRules, request: Request) -> None:
 # where no unit of work is needed.
 _MESSAGES = cast(Table, OutboundMessage.__table__)
 _ATTEMPTS = cast(Table, SendAttempt.__table__)
-_CLAIM = (
+CLAIM = (
     update(_MESSAGES)
     .where(_MESSAGES.c.id == bindparam("message_id"))
     .where(
@@ -328,7 +328,7 @@ _ATTEMPT = insert(_ATTEMPTS).values(
 )
 # PostgreSQL: both in one statement (one round trip), the UPDATE a CTE the INSERT reads.
 _SENT_ROW = _SENT.returning(_MESSAGES.c.id).cte("sent")
-_SENT_WITH_ATTEMPT = insert(_ATTEMPTS).from_select(
+SENT_WITH_ATTEMPT = insert(_ATTEMPTS).from_select(
     ["message_id", "at", "result"],
     select(
         _SENT_ROW.c.id,
@@ -351,7 +351,7 @@ def claim(session: Session, message_id: str, now: dt.datetime) -> Claimed | None
     """Take the message for one decision; a second worker (or a duplicate job) gets None.
     One statement: the claim returns what the worker needs next, no second read."""
     params = {"message_id": message_id, "now": now}
-    row = session.connection().execute(_CLAIM, params).first()
+    row = session.connection().execute(CLAIM, params).first()
     return None if row is None else Claimed(message_id, row.to_number, row.category)
 
 
@@ -456,14 +456,20 @@ def _locked(
     return msg
 
 
-def retry_later(session: Session, message_id: str, at: dt.datetime, now: dt.datetime) -> str | None:
-    """Give back a claim that could not take its locks (nothing was decided or sent) and name
-    the job that will try again at `at`; None if the message no longer waits to be sent."""
-    msg = session.get(OutboundMessage, message_id)
+def retry_later(
+    session: Session, message_id: str, at: dt.datetime, now: dt.datetime, *, claimed: bool
+) -> str | None:
+    """Name the job that will try the message again at `at` — giving back this job's claim
+    (`claimed`: nothing was decided or sent) — or None if the message no longer waits to be
+    sent. A `sending` message this job did not claim is another worker's: left alone. Read
+    under its row lock: a worker deciding it now is waited for, never overwritten."""
+    msg = session.get(OutboundMessage, message_id, with_for_update=True, populate_existing=True)
     assert msg is not None
     if msg.status not in ("queued", "deferred", "sending"):
         return None
     if msg.status == "sending":
+        if not claimed:
+            return None
         msg.status = "queued"
     msg.job_id, msg.updated_at = f"deliver-{message_id}-b{int(at.timestamp() * 1000)}", now
     session.flush()
@@ -578,7 +584,7 @@ def _store_sent(session: Session, msg: OutboundMessage, now: dt.datetime) -> Non
     values = {f"new_{name}": getattr(msg, name) for name in _SENT_COLUMNS}
     attempt = {"message_id": msg.id, "at": now, "result": msg.status}
     if connection.dialect.name == "postgresql":
-        connection.execute(_SENT_WITH_ATTEMPT, {**values, **attempt})
+        connection.execute(SENT_WITH_ATTEMPT, {**values, **attempt})
     else:
         connection.execute(_SENT, {"message_id": msg.id, **values})
         connection.execute(_ATTEMPT, attempt)

@@ -31,6 +31,7 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -45,26 +46,37 @@ from gateway.ports import SendError, SmsSender
 
 log = logging.getLogger(__name__)
 
-# The claim, as `outbound.claim` makes it, in a transaction of its own: committed before the
+
+def _compiled(statement: Any) -> tuple[str, dict[str, Any]]:
+    """A prebuilt SQLAlchemy statement of `outbound`'s as psycopg's SQL, with its fixed
+    parameters: the general pass's own statement, not a copy of it."""
+    compiled = statement.compile(dialect=postgresql.psycopg.dialect())  # type: ignore[no-untyped-call]
+    return str(compiled), {k: v for k, v in compiled.params.items() if v is not None}
+
+
+# The claim, `outbound.claim`'s statement, in a transaction of its own: committed before the
 # send, so a worker that dies once Twilio has the message leaves it `sending`, never `queued`.
-_CLAIM = (
-    "UPDATE outbound_messages SET status = 'sending', updated_at = %(now)s"
-    " WHERE id = %(id)s AND (status = 'queued' OR (status = 'deferred' AND until <= %(now)s))"
-    " RETURNING to_number, category"
+_CLAIM, _CLAIM_FIXED = _compiled(outbound.CLAIM)
+# What `outbound._send` stores for a sent message, and its attempt: one statement.
+_SENT, _SENT_FIXED = _compiled(outbound.SENT_WITH_ATTEMPT)
+# The rows below are this job's only if its claim took the message: `sending` since `now`
+# (a duplicate job, whose claim took nothing, waits on no lock and reads nothing), and of a
+# category this pass decides (marketing: nothing is locked or read here).
+_OURS = (
+    "m.id = %(id)s AND m.status = 'sending' AND m.updated_at = %(now)s"
+    " AND m.category = ANY(%(fast)s)"
 )
 # The number's lock, as `ledger.lock_number` and a STOP take it: its row is created if new
-# and locked either way (an upsert locks the row it meets) — for a message of a category this
-# pass decides; for another (marketing) nothing is locked.
+# and locked either way (an upsert locks the row it meets).
 _LOCK = (
     "INSERT INTO subjects AS s (number, created_at)"
-    " SELECT m.to_number, %(now)s FROM outbound_messages m"
-    " WHERE m.id = %(id)s AND m.category = ANY(%(fast)s)"
+    f" SELECT m.to_number, %(now)s FROM outbound_messages m WHERE {_OURS}"
     " ON CONFLICT (number) DO UPDATE SET number = s.number RETURNING 1"
 )
 # Under the number's lock, the message's own row: an erasure committed meanwhile wins.
 _MESSAGE = (
-    "SELECT status, body, private_body, send_at, requested_sender"
-    " FROM outbound_messages WHERE id = %(id)s AND category = ANY(%(fast)s) FOR UPDATE"
+    "SELECT m.status, m.body, m.private_body, m.send_at, m.requested_sender"
+    f" FROM outbound_messages m WHERE {_OURS} FOR UPDATE"
 )
 # `ledger.current`, for the two categories the decision reads: the message's and the
 # number's restriction.
@@ -72,32 +84,25 @@ _IN_FORCE = (
     "SELECT e.id, e.number, e.category, e.action, e.source, e.occurred_at, e.recorded_at,"
     " e.actor, e.evidence, e.hash FROM outbound_messages m"
     " JOIN consent_state s ON s.number = m.to_number AND s.category IN (m.category, %(nophi)s)"
-    " JOIN consent_events e ON e.id = s.event_id WHERE m.id = %(id)s"
+    f" JOIN consent_events e ON e.id = s.event_id WHERE {_OURS}"
 )
 # The category's sends to the number since the longest cap of any category began.
 _RECENT = (
     "SELECT o.sent_at FROM outbound_messages m JOIN outbound_messages o"
     " ON o.to_number = m.to_number AND o.category = m.category AND o.sent_at > %(since)s"
-    " WHERE m.id = %(id)s"
-)
-# What `outbound._send` stores for a sent message, and its attempt: one statement.
-_SENT = (
-    "WITH sent AS (UPDATE outbound_messages SET outcome = %s, reason = %s,"
-    " consent_event_id = %s, decided_at = %s, until = NULL, sent_text = %s, updated_at = %s,"
-    " sender = %s, body = %s, private_body = NULL, twilio_sid = %s, sent_at = %s, status = %s"
-    " WHERE id = %s RETURNING id)"
-    " INSERT INTO send_attempts (message_id, at, result) SELECT id, %s, %s FROM sent"
+    f" WHERE {_OURS}"
 )
 
 
 class Interrupted(Exception):
-    """The round trip that claims and locks failed: `error` as SQLAlchemy raises it (a bounded
-    lock wait that ran out: `gateway.db.lock_timed_out`), `claimed` whether the claim had
-    committed first (nothing was sent: it is to be given back)."""
+    """Nothing was sent, and the pass stopped on `error` (SQLAlchemy's DBAPIError for the
+    database's: a bounded lock wait that ran out is `gateway.db.lock_timed_out`). `claimed`:
+    this job's claim had committed (to be given back); `missed`: its claim took nothing (the
+    message is another job's, or not due: to be left alone)."""
 
-    def __init__(self, error: DBAPIError, claimed: bool) -> None:
+    def __init__(self, error: Exception, *, claimed: bool, missed: bool = False) -> None:
         super().__init__(str(error))
-        self.error, self.claimed = error, claimed
+        self.error, self.claimed, self.missed = error, claimed, missed
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,7 @@ def take(
         "nophi": NO_PHI_BY_TEXT,
         "since": now - longest if longest is not None else None,
     }
+    claiming = {**_CLAIM_FIXED, "message_id": message_id, "now": now}
     bound = lock_bound(lock_timeout) if lock_timeout else None
     driver = _driver(connection)
     claim = committed = None
@@ -144,7 +150,7 @@ def take(
             driver.execute("BEGIN")
             if bound:
                 driver.execute(bound)
-            claim = driver.execute(_CLAIM, params)
+            claim = driver.execute(_CLAIM, claiming)
             committed = driver.execute("COMMIT")
             driver.execute("BEGIN")
             if bound:
@@ -166,10 +172,12 @@ def take(
             in_force={e.category: e for e in map(_event, in_force.fetchall())},
             sent_at=tuple(t for (t,) in recent.fetchall()) if recent is not None else (),
         )
-    except psycopg.Error as exc:
+    except Exception as exc:  # the database's error, or reading what it answered
         done = committed is not None and committed.statusmessage == "COMMIT"
-        claimed_first = done and claim is not None and claim.rowcount == 1
-        raise Interrupted(_dbapi_error(connection, driver, exc), claimed_first) from exc
+        ours = done and claim is not None and claim.rowcount == 1
+        missed = done and claim is not None and claim.rowcount == 0
+        error = _dbapi_error(connection, driver, exc) if isinstance(exc, psycopg.Error) else exc
+        raise Interrupted(error, claimed=ours, missed=missed) from exc
 
 
 def send(
@@ -189,23 +197,27 @@ def send(
     sent)."""
     if not taken.locked or taken.row is None:
         return None
-    status, body, private_body, send_at, requested_sender = taken.row
-    if status != "sending" or body is None or (send_at is not None and send_at > now):
-        return None  # taken meanwhile, erased or not yet due: the general pass records it
     claimed = taken.claimed
-    grounds = decision.grounds_of(
-        rules,
-        number=claimed.to_number,
-        category=claimed.category,
-        requested_sender=requested_sender,
-        in_force=taken.in_force,
-        sent_at=taken.sent_at,
-    )
-    decided = grounds.decide(now, private_text=private_body is not None)
-    if decided.outcome is not policy.Outcome.SEND:
-        return None  # blocked or deferred: the general pass records why
-    assert grounds.sender is not None
-    text = private_body if decided.text is Text.PRIVATE_TEXT else body
+    try:
+        status, body, private_body, send_at, requested_sender = taken.row
+        if status != "sending" or body is None or (send_at is not None and send_at > now):
+            return None  # taken meanwhile, erased or not yet due: the general pass records it
+        grounds = decision.grounds_of(
+            rules,
+            number=claimed.to_number,
+            category=claimed.category,
+            requested_sender=requested_sender,
+            in_force=taken.in_force,
+            sent_at=taken.sent_at,
+            locate=False,  # a care message has no quiet hours: where the number is is moot
+        )
+        decided = grounds.decide(now, private_text=private_body is not None)
+        if decided.outcome is not policy.Outcome.SEND:
+            return None  # blocked or deferred: the general pass records why
+        assert grounds.sender is not None and body is not None
+        text = private_body if decided.text is Text.PRIVATE_TEXT else body
+    except Exception as exc:  # before the send: the claim is given back
+        raise Interrupted(exc, claimed=True) from exc
     try:
         sid = sender.send(to=claimed.to_number, sender=grounds.sender, body=text)
     except SendError as exc:
@@ -214,22 +226,25 @@ def send(
                 session, rules, claimed.id, decided, grounds.sender, text, exc, now, final_try
             )
     sent = "dry_run" if sender.dry_run else "sent"
-    values = (
-        decided.outcome.value,
-        decided.reason.value,
-        decided.event_id,
-        now,
-        decided.text.value if decided.text else None,
-        now,
-        grounds.sender,
-        text,
-        sid,
-        now,
-        sent,
-        claimed.id,
-        now,
-        sent,
-    )
+    values = {
+        **_SENT_FIXED,
+        "new_outcome": decided.outcome.value,
+        "new_reason": decided.reason.value,
+        "new_consent_event_id": decided.event_id,
+        "new_decided_at": now,
+        "new_until": decided.until,
+        "new_sent_text": decided.text.value if decided.text else None,
+        "new_updated_at": now,
+        "new_sender": grounds.sender,
+        "new_body": text,
+        "new_private_body": None,  # one text went; only it is kept (`outbound._send`)
+        "new_twilio_sid": sid,
+        "new_sent_at": now,
+        "new_status": sent,
+        "message_id": claimed.id,
+        "at": now,
+        "result": sent,
+    }
     driver = _driver(connection)
     try:
         with driver.pipeline():

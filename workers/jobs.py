@@ -118,7 +118,7 @@ def _claim(
     except DBAPIError as exc:  # another transaction holds the message's row
         if not lock_timed_out(exc):
             raise
-        return _later(rt, sessions, message_id, now)
+        return _later(rt, sessions, message_id, now, claimed=False)
     return found if found is not None else "skipped: already taken or not due"
 
 
@@ -159,10 +159,13 @@ def _take(
                         number=taken.claimed.to_number,
                     )
                     job_id = _scheduled(session, message_id, result)
-    except outbound_pipeline.Interrupted as exc:
+    except outbound_pipeline.Interrupted as exc:  # nothing was sent
+        if exc.missed:  # another job's, or not due: not this job's to give back or retry
+            log.warning("message %s: %s", message_id, type(exc.error).__name__)
+            return "skipped: already taken or not due"
         if lock_timed_out(exc.error):  # the message's row or its number stayed locked
-            return _later(rt, sessions, message_id, now)
-        if exc.claimed:  # nothing was sent: the claim is given back
+            return _later(rt, sessions, message_id, now, claimed=exc.claimed)
+        if exc.claimed:  # the claim is given back
             _give_back(rt, sessions, message_id, now, exc.error)
         raise exc.error from None
     except outbound.Busy:  # nothing was decided or sent
@@ -223,14 +226,19 @@ def _give_back(
 
 
 def _later(
-    rt: WorkerRuntime, sessions: Callable[[], Session], message_id: str, now: dt.datetime
+    rt: WorkerRuntime,
+    sessions: Callable[[], Session],
+    message_id: str,
+    now: dt.datetime,
+    *,
+    claimed: bool = True,
 ) -> str:
     """The number (or the message) stayed locked past the bound: hand the claim back and try
     again in a while. If even that cannot be written, the job fails and reconcile (every
     minute) finds the message still queued."""
     at = now + rt.busy_retry
     with bounded(rt, sessions) as session:
-        job_id = outbound.retry_later(session, message_id, at, now)
+        job_id = outbound.retry_later(session, message_id, at, now, claimed=claimed)
     if job_id is None:
         return "skipped: no longer waiting to be sent"
     rt.outbox.deliver(message_id, job_id, at=at)

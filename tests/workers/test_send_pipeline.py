@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 from sqlalchemy import Engine, insert, select
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway import ledger
+from gateway import decision, ledger, outbound
 from gateway.db import transaction
 from gateway.models import ApiToken, ConsentEventRow, OutboundMessage, SendAttempt
 from gateway.runtime import Runtime
@@ -289,3 +292,80 @@ def test_a_frequency_cap_on_care_messages_counts_the_same(
     reasons = [(m["status"], m["reason"]) for m in pipelined[0]]
     assert reasons == [("sent", "ok"), ("sent", "ok")]
     assert [a[2] for a in pipelined[1]] == ["sent", "deferred:frequency_cap", "sent"]
+
+
+def _claimed_elsewhere(runtime: Runtime, message_id: str, clock: Clock) -> None:
+    """Another worker claims the message (committed: `sending`)."""
+    with transaction(runtime.sessions) as session:
+        assert outbound.claim(session, message_id, clock.now)
+
+
+def test_a_duplicate_job_leaves_a_message_another_worker_sent(
+    send, fetch, worker, engine: Engine, runtime: Runtime, clock: Clock, phone: Phone, twilio
+) -> None:
+    """A worker died once Twilio had the message (`sending`, never to go again); a duplicate
+    job for it comes while the number is locked (another message being sent). It claims
+    nothing, so it waits on no lock and gives nothing back: the message stays `sending`."""
+    worker.lock_timeout = dt.timedelta(milliseconds=300)
+    phone.text("HELP")  # the number is known
+    message = send(PATIENT)
+    _claimed_elsewhere(runtime, message["id"], clock)
+    with engine.connect() as holder:
+        lock = "SELECT number FROM subjects WHERE number = :n FOR UPDATE"
+        holder.execute(sql(lock), {"n": PATIENT})
+        answer = jobs.deliver(message["id"])
+        holder.rollback()
+    assert answer == "skipped: already taken or not due"
+    assert fetch(message["id"])["status"] == "sending" and twilio.sent == []
+
+
+def test_a_duplicate_job_does_not_overwrite_a_send_in_progress(
+    send, fetch, worker, engine: Engine, runtime: Runtime, clock: Clock, phone: Phone, twilio
+) -> None:
+    """Another worker holds the number and the message through a slow Twilio call, then
+    stores it sent: a duplicate job meanwhile takes nothing and changes nothing."""
+    worker.lock_timeout = dt.timedelta(milliseconds=300)
+    phone.text("HELP")
+    message = send(PATIENT)
+    _claimed_elsewhere(runtime, message["id"], clock)
+    ready, answers = threading.Event(), []
+
+    def sending_worker() -> None:
+        with engine.connect() as other:
+            by_number = "SELECT number FROM subjects WHERE number = :n FOR UPDATE"
+            other.execute(sql(by_number), {"n": PATIENT})
+            by_id = "SELECT id FROM outbound_messages WHERE id = :i FOR UPDATE"
+            other.execute(sql(by_id), {"i": message["id"]})
+            ready.set()
+            time.sleep(0.6)  # Twilio takes its time: past the duplicate's lock bound
+            sent = "UPDATE outbound_messages SET status = 'sent', twilio_sid = 'SMx' WHERE id = :i"
+            other.execute(sql(sent), {"i": message["id"]})
+            other.commit()
+
+    thread = threading.Thread(target=sending_worker)
+    thread.start()
+    assert ready.wait(10)
+    answers.append(jobs.deliver(message["id"]))
+    thread.join(10)
+    assert answers == ["skipped: already taken or not due"]
+    done = fetch(message["id"])
+    assert (done["status"], done["twilio_sid"]) == ("sent", "SMx") and twilio.sent == []
+
+
+def test_a_failure_before_the_send_gives_the_claim_back(
+    send, fetch, worker, runtime: Runtime, clock: Clock, twilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim is committed; if deciding then fails (here the rule itself), nothing was
+    sent: the message waits to be sent again — never `sending`, to be written off."""
+    message = send(PATIENT)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the rule failed")
+
+    monkeypatch.setattr(decision, "grounds_of", broken)
+    with pytest.raises(RuntimeError):
+        jobs.deliver(message["id"])
+    assert fetch(message["id"])["status"] == "queued" and twilio.sent == []
+    monkeypatch.undo()
+    clock.advance(minutes=1)
+    assert jobs.deliver(message["id"]) == "sent"

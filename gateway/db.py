@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -121,13 +122,42 @@ def make_engine(
             "options": " ".join(options),
         }
         # hide_parameters: a database error's text never carries a number or a body into logs.
-        engine = create_engine(
-            url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **kwargs
-        )
+        engine = create_engine(url, hide_parameters=True, connect_args=connect_args, **kwargs)
+        _ping_when_idle(engine)
         if lock_bound is not None:
             _LOCK_BOUND[engine] = lock_bound
     _forget_in_forked_children(engine)
     return engine
+
+
+# A pooled connection back in use within this long of its last use is not pinged first: it
+# was alive a moment ago (HikariCP's aliveBypassWindowMs, 500 ms too). One that sat longer is
+# pinged at checkout and replaced if dead, as SQLAlchemy's pre-ping does for every checkout —
+# a round trip that a worker sending back to back, or a burst of requests, would otherwise
+# pay each time. A server restart within the window reaches the next statement as an error,
+# once: the job's retry, the webhook's journal or the API's 503 take it, and the pool then
+# connects anew.
+PING_IDLE_AFTER_SECONDS = 0.5
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connected(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since <= PING_IDLE_AFTER_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool drops it and connects anew
+            raise DisconnectionError(f"pooled connection is gone: {type(exc).__name__}") from exc
 
 
 # Engines whose every connection starts with this lock_timeout (make_engine's, unless the

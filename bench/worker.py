@@ -12,7 +12,9 @@ arrivals, first to last: smsgate's are the Procfile's `smsgate worker` processes
 lock the number, decide at send time, send, record: SPEC §6); the baseline is a plain RQ
 SimpleWorker (`rq worker`) running bench/rq_baseline.py's job, the same
 `client.messages.create` and nothing else. RQ's no-op job rate is printed too (RQ's own
-cost). Runs alternate; medians are printed: messages/s, the ratio to the baseline, the
+cost), and the RQ job's own 2-vs-1 scaling: what the machine allows a worker doing nothing
+but the call (on a small machine the workers, PostgreSQL, Redis and the stub share its
+cores). Runs alternate; medians are printed: messages/s, the ratio to the baseline, the
 workers' CPU per message (/proc), 2-vs-1 and 4-vs-1 scaling, and the SQL statements per
 message counted on the wire in a last untimed pass (bench/pgwire.py). DATABASE_URL gets a
 fresh schema, dropped at the end (without it a SQLite file, with a warning); REDIS_URL's
@@ -153,9 +155,9 @@ class Bench:
                 for i in range(count)
             ]
 
-    def baseline(self, count: int) -> Run:
-        """One plain RQ SimpleWorker making the Twilio call `count` times."""
-        running = self.start(RQ_WORKER.format(self.redis_url), 1, BASELINE_QUEUE, self.env())
+    def baseline(self, count: int, workers: int = 1) -> Run:
+        """`workers` plain RQ SimpleWorkers making the Twilio call `count` times."""
+        running = self.start(RQ_WORKER.format(self.redis_url), workers, BASELINE_QUEUE, self.env())
         queue = Queue(BASELINE_QUEUE, connection=self.redis)
         numbers = [next(self.numbers) for _ in range(count)]
 
@@ -236,7 +238,7 @@ def main() -> None:
         assert redis_url
         redis.flushdb()
         bench = Bench(url, redis, redis_url, Path(tmp))
-        configurations = ("no-op", "baseline", 1, 2, 4)
+        configurations = ("no-op", "baseline", "baseline×2", 1, 2, 4)
         runs: dict[object, list[Run]] = {c: [] for c in configurations}
         try:
             for _ in range(args.runs):
@@ -245,6 +247,8 @@ def main() -> None:
                         runs[c].append(bench.noop(args.messages))
                     elif c == "baseline":
                         runs[c].append(bench.baseline(args.messages))
+                    elif c == "baseline×2":
+                        runs[c].append(bench.baseline(args.messages, workers=2))
                     else:
                         assert isinstance(c, int)
                         runs[c].append(bench.smsgate(c, args.messages))
@@ -268,6 +272,10 @@ def main() -> None:
     print(
         f"{'RQ job, same Twilio call, 1 worker':34}{rate['baseline']:11.1f}{cpu['baseline']:12.2f}"
     )
+    print(
+        f"{'RQ job, same Twilio call, 2 workers':34}{rate['baseline×2']:11.1f}"
+        f"{cpu['baseline×2']:12.2f}"
+    )
     for c in (1, 2, 4):
         label = f"smsgate worker × {c}"
         print(f"{label:34}{rate[c]:11.1f}{cpu[c]:12.2f}")
@@ -275,6 +283,10 @@ def main() -> None:
     print(f"ratio 1 smsgate worker / RQ job:   {rate[1] / rate['baseline']:.2f}  (issue 11: ≥ 0.7)")
     print(f"scaling 2 workers / 1:             {rate[2] / rate[1]:.2f}  (issue 11: ≥ 1.7)")
     print(f"scaling 4 workers / 1:             {rate[4] / rate[1]:.2f}")
+    print(
+        f"the RQ job's own scaling, 2 / 1:   {rate['baseline×2'] / rate['baseline']:.2f}"
+        "  (what this machine allows a worker that does only the Twilio call)"
+    )
     if statements:
         print(
             f"SQL per message, counted on the wire (1 worker, untimed): "

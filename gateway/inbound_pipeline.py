@@ -1,22 +1,22 @@
-"""A live text on PostgreSQL in three round trips (SPEC §5, §4; issue 11).
+"""A live text on PostgreSQL in two round trips (SPEC §5, §4; issue 11).
 
 The same pass as `inbound.handle`, for the texts that arrive in waves — a STOP after a
 marketing blast, a HELP, a text for the front desk — with its statements sent in
-PostgreSQL's pipeline mode (psycopg 3): one round trip locks the number and reads what the
-decision needs (is the MessageSid already stored, the number's chain head, its state, ids for
-the events; for a text that is not an opt-out, the question our last text asked and the
-replies this hour); one stores the text and, for a STOP, appends the events to the number's
-chain and moves the head and the state; COMMIT is the third. The bare INSERT + COMMIT of the
-text costs as many.
+PostgreSQL's pipeline mode (psycopg 3): one round trip opens the transaction (BEGIN), locks
+the number and reads what the decision needs (is the MessageSid already stored, the number's
+chain head, its state, ids for the events; for a text that is not an opt-out, the question
+our last text asked and the replies this hour); one stores the text and, for a STOP, appends
+the events to the number's chain and moves the head and the state, and commits. The bare
+INSERT + COMMIT of the text costs as many.
 
 Nothing is given up: the text is stored, classified, the number locked (an upsert's row lock,
 the lock `SELECT … FOR UPDATE` and the send-time decision take), the events hashed onto its
 chain, the state moved only by a newer event, the reply decided by `inbound.decide_reply` —
-in one transaction that the caller commits. Any text this module does not take (a START or
-YES, a text a person must review, one replayed from the journal or cut, from a number that
-does not parse, with Twilio's OptOutType on a text we do not read as an opt-out, a HELP that
-gets a preference link, or a STOP meeting a state a correction decides) is left to
-`inbound.handle`, in the same transaction.
+in one transaction, committed before the reply goes back. Any text this module does not take
+(a START or YES, a text a person must review, one replayed from the journal or cut, from a
+number that does not parse, with Twilio's OptOutType on a text we do not read as an opt-out,
+a HELP that gets a preference link, or a STOP meeting a state a correction decides) is left
+to `inbound.handle`, in the same transaction, which the caller's session commits.
 
 Event ids are taken from the sequence once the lock is held, one per category the text may
 revoke; those not needed are left unused (a sequence has gaps anyway: `ledger.seal` and
@@ -132,8 +132,9 @@ def handle(
     lock_timeout: dt.timedelta,
     links: Links | None = None,
 ) -> Handled | None:
-    """Handle a live text in the session's transaction, or None: `inbound.handle` must
-    (nothing was written then, but the number may be locked and lock_timeout set).
+    """Handle a live text, committed, or None: `inbound.handle` must, in the transaction this
+    may have opened (nothing was written then, but the number may be locked and lock_timeout
+    set), which the session commits. The session must not have used its connection yet.
 
     Taken here: an opt-out, and a text that changes no consent and opens nothing — a HELP
     (unless it gets a preference link), an answer to our question, a text for the front desk.
@@ -151,6 +152,10 @@ def handle(
     # up. A text only Twilio calls an opt-out keeps the rest of its reading (an answer's
     # language, rule): the general pass reads it with the question.
     found = classify(message.body, rules)
+    if found.intent is not Intent.OPT_OUT and (
+        found.intent not in _QUIET or (message.opt_out_type or "").strip()
+    ):
+        return None  # Twilio's own reading may change it: the general pass weighs both
     connection = _driver(session)
     try:
         if found.intent is Intent.OPT_OUT:
@@ -158,8 +163,6 @@ def handle(
             return _opt_out(
                 connection, rules, message, sender, clinic, found, categories, now, lock_timeout
             )
-        if found.intent not in _QUIET or (message.opt_out_type or "").strip():
-            return None  # Twilio's own reading may change it: the general pass weighs both
         return _quiet(connection, rules, message, sender, clinic, now, lock_timeout, links)
     except psycopg.Error as exc:
         if connection.broken:
@@ -172,7 +175,13 @@ _QUIET = frozenset({Intent.HELP, Intent.NONE})
 
 
 def _driver(session: Session) -> psycopg.Connection[Any]:
-    driver = session.connection().connection.driver_connection
+    """The session's connection, in autocommit: the pipelines below send their own BEGIN with
+    their first statements (psycopg's own BEGIN would cost a round trip of its own) and their
+    COMMIT with their last; a text they leave to the general pass is in that transaction, which
+    the session commits or rolls back (psycopg sends COMMIT and ROLLBACK while one is open,
+    autocommit or not). Only where the session has no connection yet: the caller's first use."""
+    found = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    driver = found.connection.driver_connection
     assert isinstance(driver, psycopg.Connection), driver
     return driver
 
@@ -189,6 +198,7 @@ def _opt_out(
     lock_timeout: dt.timedelta,
 ) -> Handled | None:
     with connection.pipeline():
+        connection.execute("BEGIN")
         connection.execute(lock_bound(lock_timeout))
         locked = connection.execute(_LOCK, (sender, now, message.sid, len(categories)))
         state = connection.execute(_STATE, (sender,))
@@ -273,7 +283,7 @@ def _opt_out(
         stored += [value for row in moved for value in row]
         stored += [event_ids[-1], prev_hash, sender]
     # A MessageSid stored already (Twilio retried) fails here: the caller answers as before.
-    connection.execute(_store_and_append(len(appended), len(moved)), stored)
+    _stored(connection, _store_and_append(len(appended), len(moved)), stored)
     _log(message, sender, found, categories, len(appended), reply)
     return Handled(reply)
 
@@ -304,6 +314,7 @@ def _quiet(
     asks = asks_questions(rules)
     since = now - dt.timedelta(hours=rules.answer_window_hours)
     with connection.pipeline():
+        connection.execute("BEGIN")
         connection.execute(lock_bound(lock_timeout))
         locked = connection.execute(_LOCK, (sender, now, message.sid, 0))
         state = connection.execute(_STATE, (sender,))
@@ -330,9 +341,17 @@ def _quiet(
     row = _text_row(
         message, sender, clinic, now, found, categories, reply, note, [], answer, answer_to
     )
-    connection.execute(_STORE, row)
+    _stored(connection, _STORE, row)
     _log(message, sender, found, categories, 0, reply)
     return Handled(reply)
+
+
+def _stored(connection: psycopg.Connection[Any], statement: str, values: list[Any]) -> None:
+    """The text (and its events) stored and committed in one round trip: the reply goes to
+    Twilio only once they are."""
+    with connection.pipeline():
+        connection.execute(statement, values)
+        connection.execute("COMMIT")
 
 
 def _answered(connection: psycopg.Connection[Any], sid: str) -> Handled | None:

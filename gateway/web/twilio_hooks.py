@@ -170,7 +170,7 @@ def _handle(message: inbound.Inbound) -> str | None:
     now, region, link_maker = rt.clock(), rt.settings.default_region, links()
     with transaction(rt.sessions) as session:
         if session.get_bind().dialect.name == "postgresql":
-            # A STOP (or a HELP, a text for the front desk) in three round trips; what it
+            # A STOP (or a HELP, a text for the front desk) in two round trips; what it
             # does not take goes through the general pass, in the same transaction.
             done = inbound_pipeline.handle(
                 session, rt.rules, message, now, region, INBOUND_LOCK_TIMEOUT, link_maker

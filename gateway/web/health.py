@@ -18,7 +18,13 @@ bp = Blueprint("health", __name__)
 # Swagger UI 5 (it reads OpenAPI 3.1) as the swagger-ui-py wheel ships it; found, not imported.
 _spec = find_spec("swagger_ui")
 SWAGGER_UI = Path(*(_spec.submodule_search_locations or ["."])[:1]) / "static" if _spec else None
-ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
+# Swagger UI's files and their media types: set here, not guessed from the machine's
+# /etc/mime.types (which a fresh machine may lack), and declared so in /openapi.json.
+ASSETS = {
+    "swagger-ui.css": "text/css",
+    "swagger-ui-bundle.js": "text/javascript",
+    "favicon-32x32.png": "image/png",
+}
 DOCS_PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -66,7 +72,7 @@ def docs() -> Response:
 
 
 @bp.get("/docs/assets/<asset>")
-@declared("Swagger UI's files", answer=None, media=("application/octet-stream",))
+@declared("Swagger UI's files", answer=None, media=tuple(sorted(set(ASSETS.values()))))
 def docs_asset(asset: str) -> Response:
     if asset == "start.js":
         return Response(START, mimetype="text/javascript")
@@ -74,4 +80,4 @@ def docs_asset(asset: str) -> Response:
         return error(404, "not_found", f"no asset {asset}")
     if SWAGGER_UI is None:
         return error(404, "not_found", "Swagger UI is not installed")
-    return send_from_directory(SWAGGER_UI, asset, max_age=86400)
+    return send_from_directory(SWAGGER_UI, asset, max_age=86400, mimetype=ASSETS[asset])

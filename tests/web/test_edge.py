@@ -212,10 +212,13 @@ def test_the_docs_page_runs_only_its_own_scripts(client) -> None:
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     html = page.get_data(as_text=True)
     assert "http://" not in html and "https://" not in html  # no CDN
-    for asset in ("swagger-ui.css", "swagger-ui-bundle.js", "start.js"):
-        assert f"/docs/assets/{asset}" in html
+    declared = client.get("/openapi.json").get_json()["paths"]["/docs/assets/{asset}"]
+    media = set(declared["get"]["responses"]["200"]["content"])
+    for asset in ("swagger-ui.css", "swagger-ui-bundle.js", "start.js", "favicon-32x32.png"):
+        assert asset == "favicon-32x32.png" or f"/docs/assets/{asset}" in html
         served = client.get(f"/docs/assets/{asset}")
         assert served.status_code == 200 and len(served.data) > 20, asset
+        assert served.mimetype in media, (asset, served.mimetype, media)  # as /openapi.json says
     assert client.get("/docs/assets/..%2fopenapi.json").status_code == 404
 
 

@@ -152,12 +152,26 @@ def _ping_when_idle(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def _taken(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         since = record.info.get("idle_since")
-        if since is not None and time.monotonic() - since <= PING_IDLE_AFTER_SECONDS:
+        recent = since is not None and time.monotonic() - since <= PING_IDLE_AFTER_SECONDS
+        if recent and since > _LOST.get(engine, -1.0):
             return
         try:
             engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:  # the pool drops it and connects anew
             raise DisconnectionError(f"pooled connection is gone: {type(exc).__name__}") from exc
+
+
+# When each engine last found one of its connections broken outside SQLAlchemy's own error
+# handling (which, on a disconnect, invalidates the whole pool by itself).
+_LOST: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+
+
+def connection_lost(engine: Engine) -> None:
+    """A connection of `engine` was found broken by code that talks to psycopg directly (the
+    pipelines): the server may have restarted, so every connection back in the pool before now
+    is pinged at its next checkout, however recently used — one failure, not one per pooled
+    connection."""
+    _LOST[engine] = time.monotonic()
 
 
 # Engines whose every connection starts with this lock_timeout (make_engine's, unless the
@@ -264,7 +278,7 @@ def transaction(factory: Callable[[], Session]) -> Iterator[Session]:
 @contextmanager
 def held(factory: sessionmaker[Session]) -> Iterator[Connection]:
     """One pooled connection for a job's consecutive transactions (sessions bound to it:
-    `factory(bind=connection)`): one checkout and one pre-ping instead of one per
+    `factory(bind=connection)`): one checkout (and ping, if the pool must) instead of one per
     transaction. Each transaction still commits on its own; the connection is idle between
     them."""
     engine: Engine = factory.kw["bind"]

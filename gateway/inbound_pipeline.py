@@ -35,7 +35,7 @@ import psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from gateway.db import canonical_json, lock_bound
+from gateway.db import canonical_json, connection_lost, lock_bound
 from gateway.domain import chain
 from gateway.domain.consent import Action, Event, Source, Status, status_of, supersedes
 from gateway.domain.keywords import (
@@ -166,7 +166,9 @@ def handle(
         return _quiet(connection, rules, message, sender, clinic, now, lock_timeout, links)
     except psycopg.Error as exc:
         if connection.broken:
-            session.connection().invalidate(exc)
+            held = session.connection()
+            held.invalidate(exc)
+            connection_lost(held.engine)
         raise DBAPIError.instance(None, None, exc, psycopg.Error, hide_parameters=True) from exc
 
 

@@ -476,6 +476,19 @@ def retry_later(
     return msg.job_id
 
 
+def give_back(session: Session, message_id: str, now: dt.datetime) -> bool:
+    """This job's claim, given back after a failure before the send (nothing was decided or
+    sent): `sending` is `queued` again, its job unchanged — RQ's retry of that job takes it
+    up, and once it has none left, reconcile (a minute later), one job at a time. False if the
+    message is no longer `sending`."""
+    msg = session.get(OutboundMessage, message_id, with_for_update=True, populate_existing=True)
+    if msg is None or msg.status != "sending":
+        return False
+    msg.status, msg.updated_at = "queued", now
+    session.flush()
+    return True
+
+
 def choose_sender(rules: KeywordRules, msg: OutboundMessage) -> str | None:
     return decision.choose_sender(rules, msg.category, msg.requested_sender)
 

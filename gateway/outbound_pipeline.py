@@ -36,7 +36,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gateway import decision, outbound
-from gateway.db import lock_bound, transaction
+from gateway.db import connection_lost, lock_bound, transaction
 from gateway.domain import policy
 from gateway.domain.consent import Action, Event, Source
 from gateway.domain.keywords import KeywordRules
@@ -307,6 +307,7 @@ def _dbapi_error(
     """psycopg's error as SQLAlchemy raises it (a broken connection leaves the pool)."""
     if driver.broken:
         connection.invalidate(exc)
+        connection_lost(connection.engine)
     error = DBAPIError.instance(None, None, exc, psycopg.Error, hide_parameters=True)
     assert isinstance(error, DBAPIError)
     return error

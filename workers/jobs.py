@@ -214,13 +214,16 @@ def _give_back(
     error: BaseException,
 ) -> None:
     """A step between the claim and the send failed: nothing was sent, so the message waits
-    again and is tried in a while (the job still fails, with the error). If the database
-    cannot take even that, the message stays `sending` and recover writes it off."""
+    again (the job still fails, with the error). It schedules nothing itself: RQ's retry of
+    this job takes the message up, and after the last, reconcile — so an error that comes
+    back every time costs one job at a time, never more. If the database cannot take even
+    that, the message stays `sending` and recover writes it off."""
     log.error(
         "message %s: %s before the send; it will be tried again", message_id, type(error).__name__
     )
     try:
-        _later(rt, sessions, message_id, now)
+        with bounded(rt, sessions) as session:
+            outbound.give_back(session, message_id, now)
     except Exception:
         log.exception("message %s: could not give the claim back", message_id)
 

@@ -1,4 +1,4 @@
-"""A live STOP (or HELP, answer, text for the front desk) on PostgreSQL takes three round
+"""A live STOP (or HELP, answer, text for the front desk) on PostgreSQL takes two round
 trips (gateway/inbound_pipeline.py): it must leave exactly what the general pass
 (`inbound.handle`) leaves — the stored text, the events, the state, the reply — for every
 kind of text and every state it meets, and leave to it what it does not take."""

@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 import requests
+from rq import Queue
 from sqlalchemy import Engine, insert, select
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import decision, ledger, outbound
+from gateway.adapters.rq_queue import QUEUE
 from gateway.db import transaction
 from gateway.models import ApiToken, ConsentEventRow, OutboundMessage, SendAttempt
 from gateway.runtime import Runtime
@@ -295,9 +297,10 @@ def test_a_frequency_cap_on_care_messages_counts_the_same(
 
 
 def _claimed_elsewhere(runtime: Runtime, message_id: str, clock: Clock) -> None:
-    """Another worker claims the message (committed: `sending`)."""
+    """Another worker claims the message (committed: `sending`), a moment before the job."""
     with transaction(runtime.sessions) as session:
         assert outbound.claim(session, message_id, clock.now)
+    clock.advance(seconds=1)
 
 
 def test_a_duplicate_job_leaves_a_message_another_worker_sent(
@@ -369,3 +372,26 @@ def test_a_failure_before_the_send_gives_the_claim_back(
     monkeypatch.undo()
     clock.advance(minutes=1)
     assert jobs.deliver(message["id"]) == "sent"
+
+
+def test_an_error_that_comes_back_every_time_keeps_one_job_for_the_message(
+    send, fetch, drain, redis, twilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure before the send that would happen on every try (a bug, a bad stored value):
+    the claim is given back, and the message waits for the one job RQ retries — the failing
+    run adds no job of its own, so the jobs never multiply."""
+    message = send(PATIENT)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the rule failed")
+
+    monkeypatch.setattr(decision, "grounds_of", broken)
+    drain()
+    queue = Queue(QUEUE, connection=redis)
+    known = (
+        queue.get_job_ids()
+        + queue.scheduled_job_registry.get_job_ids()
+        + queue.failed_job_registry.get_job_ids()
+    )
+    assert {job for job in known if message["id"] in job} == {f"deliver-{message['id']}"}
+    assert fetch(message["id"])["status"] == "queued" and twilio.sent == []

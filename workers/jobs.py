@@ -91,17 +91,7 @@ def _deliver(rt: WorkerRuntime, connection: Connection, message_id: str) -> str:
     screening = outbound.Screening(days, _ask_reassigned(rt, sessions, question))
     try:
         with bounded(rt, sessions) as session:
-            result = outbound.deliver(
-                session,
-                rt.rules,
-                rt.sender,
-                message_id,
-                now,
-                final_try=_final_try(),
-                screening=screening,
-                number=claimed.to_number,
-            )
-            job_id = _scheduled(session, message_id, result)
+            result, job_id = _decided(rt, session, claimed, now, _final_try(), screening)
     except outbound.Busy:  # nothing was decided or sent
         return _later(rt, sessions, message_id, now)
     return _done(rt, message_id, result, job_id)
@@ -147,18 +137,9 @@ def _take(
             )
             job_id = None
             if result is None:
+                screening = outbound.Screening(rt.settings.reassigned_check_days)
                 with transaction(sessions) as session:
-                    result = outbound.deliver(
-                        session,
-                        rt.rules,
-                        rt.sender,
-                        message_id,
-                        now,
-                        final_try=final_try,
-                        screening=outbound.Screening(rt.settings.reassigned_check_days),
-                        number=taken.claimed.to_number,
-                    )
-                    job_id = _scheduled(session, message_id, result)
+                    result, job_id = _decided(rt, session, taken.claimed, now, final_try, screening)
     except outbound_pipeline.Interrupted as exc:  # nothing was sent
         if exc.missed:  # another job's, or not due: not this job's to give back or retry
             log.warning("message %s: %s", message_id, type(exc.error).__name__)
@@ -178,11 +159,29 @@ def _final_try() -> bool:
     return job is None or not job.retries_left
 
 
-def _scheduled(session: Session, message_id: str, result: outbound.Outcome) -> str | None:
-    """The job that takes a deferred message up at its time, named on the message."""
+def _decided(
+    rt: WorkerRuntime,
+    session: Session,
+    claimed: outbound.Claimed,
+    now: dt.datetime,
+    final_try: bool,
+    screening: outbound.Screening,
+) -> tuple[outbound.Outcome, str | None]:
+    """The general pass's decision (and send) for a claimed message, and the job that takes
+    it up at its time if it was deferred, named on the message."""
+    result = outbound.deliver(
+        session,
+        rt.rules,
+        rt.sender,
+        claimed.id,
+        now,
+        final_try=final_try,
+        screening=screening,
+        number=claimed.to_number,
+    )
     if result.until is None:
-        return None
-    return outbound.schedule_job_id(session, message_id, result.until)
+        return result, None
+    return result, outbound.schedule_job_id(session, claimed.id, result.until)
 
 
 def _done(rt: WorkerRuntime, message_id: str, result: outbound.Outcome, job_id: str | None) -> str:

@@ -28,6 +28,7 @@ from gateway.models import ApiToken, ConsentEventRow, OutboundMessage, SendAttem
 from gateway.runtime import Runtime
 from tests.conftest import CLINIC, PATIENT, Clock, Phone, _empty_postgres, with_rules
 from tests.workers.fixtures import FakeTwilio
+from tests.workers.test_deliver import grant as paper_grant
 from tests.workers.test_restricted import VISIT, restrict
 from workers import jobs
 
@@ -35,7 +36,6 @@ pytestmark = pytest.mark.postgres_only
 
 T0 = dt.datetime(2026, 11, 24, 18, 0, tzinfo=dt.UTC)  # 13:00 in New Jersey
 OTHER = "+13055550142"
-PAPER = {"disclosure_version": "mkt-2026-01", "form_id": "PF-7", "staff": "ana"}
 
 
 class World:
@@ -62,15 +62,7 @@ class World:
         assert answer.status_code == 202, answer.get_json()
 
     def grant(self, number: str = PATIENT) -> None:
-        body = {
-            "number": number,
-            "category": "marketing",
-            "action": "grant",
-            "source": "paper_form",
-            "evidence": PAPER,
-        }
-        answer = self.client.post("/api/v1/consent", headers=self.auth("admin"), json=body)
-        assert answer.status_code == 201, answer.get_json()
+        paper_grant(self.client, self.auth, number)
 
 
 Step = Callable[[World], Any]
